@@ -1,0 +1,1097 @@
+//! Isolation Forest (Liu, Ting & Zhou, 2008), scored like scikit-learn's `IsolationForest`.
+//!
+//! # Algorithm
+//!
+//! Each of the `n_trees` trees is grown on ψ = min(`max_samples`, n) training rows drawn
+//! *without* replacement. A node becomes a leaf when it holds fewer than two samples, when it
+//! reaches the depth limit ⌈log₂ ψ⌉, or when every feature is constant on its samples.
+//! Otherwise a feature is drawn uniformly among the features that are not constant at the node
+//! and a threshold uniformly in `[min, max)` of that feature over the node's samples; samples with
+//! `x[feature] <= threshold` go left. This is what scikit-learn's `ExtraTreeRegressor`
+//! (`splitter="random"`, `max_features=1`) does inside `IsolationForest`, except that
+//! scikit-learn treats a feature as constant when `max - min <= 1e-7` (its float32-oriented
+//! `FEATURE_THRESHOLD`) where this implementation requires `max > min`, so features of any scale
+//! can be split.
+//!
+//! The path length of a sample in a tree is the depth of the leaf it falls into plus
+//! [`average_path_length`]`(n_leaf)`, where `n_leaf` is the number of training samples in that
+//! leaf. The anomaly score is
+//!
+//! ```text
+//! s(x) = 2^( -E[h(x)] / c(ψ) )
+//! ```
+//!
+//! with `E[h(x)]` the mean path length over the trees and `c` = [`average_path_length`]. It lies
+//! in `(0, 1)`; **higher means more anomalous**, around 0.5 or below means normal.
+//! scikit-learn's `IsolationForest.score_samples` returns `-s(x)` and its `decision_function`
+//! (with `contamination="auto"`) returns `0.5 - s(x)`.
+//!
+//! Fitting is deterministic given [`IsolationForestParams::seed`]: every tree gets its own
+//! ChaCha8 stream seeded from a master ChaCha8 generator, so a tree depends only on the seed and
+//! its index. The random streams differ from scikit-learn's, so individual trees differ, but the
+//! scores agree in distribution (see `tests/iforest_sklearn.rs`).
+//!
+//! # Example
+//!
+//! ```
+//! use clipper_models::iforest::IsolationForest;
+//! use clipper_models::traits::{Fit, Predict};
+//!
+//! # fn main() -> clipper_models::Result<()> {
+//! let rows: Vec<Vec<f64>> = (0..200)
+//!     .map(|i| vec![f64::from(i % 10), f64::from(i % 7)])
+//!     .collect();
+//! let forest = IsolationForest::params().n_trees(50).seed(7).fit(rows.as_slice())?;
+//! let inlier: f64 = forest.predict(&[4.0, 3.0][..]);
+//! let outlier: f64 = forest.predict(&[100.0, -50.0][..]);
+//! assert!(outlier > inlier);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+
+use rand::seq::index;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::error::{ModelsError, Result};
+use crate::traits::{Fit, ParamGuard, Predict};
+
+/// Euler–Mascheroni constant (`numpy.euler_gamma`).
+const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+
+/// Largest subsample size: keeps every node index of a tree (at most 2ψ − 1 nodes) in a `u32`.
+const MAX_SUBSAMPLE: usize = (u32::MAX / 2) as usize;
+
+/// Average path length `c(n)` of an unsuccessful search in a binary search tree of `n` nodes,
+/// the normalisation of the Isolation Forest.
+///
+/// `c(n) = 2 H(n − 1) − 2 (n − 1) / n` for `n > 2`, with `H(i) = ln i + γ` (Euler's constant
+/// γ); `c(2) = 1`; `c(0) = c(1) = 0`. Same as scikit-learn's `_average_path_length`.
+#[must_use]
+pub fn average_path_length(n: usize) -> f64 {
+    match n {
+        0 | 1 => 0.0,
+        2 => 1.0,
+        _ => {
+            // Exact for n < 2^53, far beyond any subsample size.
+            let n = n as f64;
+            2.0 * ((n - 1.0).ln() + EULER_GAMMA) - 2.0 * (n - 1.0) / n
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+// ---------------------------------------------------------------------------------------------
+
+/// Default number of trees.
+pub const DEFAULT_N_TREES: usize = 100;
+/// Default subsample size per tree (ψ before capping at the training set size).
+pub const DEFAULT_MAX_SAMPLES: usize = 256;
+/// Default seed.
+pub const DEFAULT_SEED: u64 = 0;
+
+/// Checked Isolation Forest parameters, obtained with [`ParamGuard::check`] from
+/// [`IsolationForestParams`]. Deserialising them validates them too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawParams", into = "RawParams")]
+pub struct IsolationForestValidParams {
+    n_trees: usize,
+    max_samples: usize,
+    seed: u64,
+}
+
+impl IsolationForestValidParams {
+    /// Number of trees (at least 1).
+    #[must_use]
+    pub fn n_trees(&self) -> usize {
+        self.n_trees
+    }
+
+    /// Subsample size per tree before capping at the training set size (at least 2).
+    #[must_use]
+    pub fn max_samples(&self) -> usize {
+        self.max_samples
+    }
+
+    /// Master seed of the random generator.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.n_trees == 0 {
+            return Err(ModelsError::InvalidParams {
+                name: "n_trees",
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        if self.max_samples < 2 {
+            return Err(ModelsError::InvalidParams {
+                name: "max_samples",
+                reason: format!("must be at least 2, got {}", self.max_samples),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Unchecked Isolation Forest parameters with builder methods.
+///
+/// Defaults: `n_trees = 100`, `max_samples = 256`, `seed = 0` (scikit-learn's defaults apart
+/// from the seed). Validate with [`ParamGuard::check`], or fit directly: [`Fit`] checks first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RawParams", into = "RawParams")]
+pub struct IsolationForestParams(IsolationForestValidParams);
+
+impl IsolationForestParams {
+    /// Default parameters.
+    #[must_use]
+    pub fn new() -> Self {
+        Self(IsolationForestValidParams {
+            n_trees: DEFAULT_N_TREES,
+            max_samples: DEFAULT_MAX_SAMPLES,
+            seed: DEFAULT_SEED,
+        })
+    }
+
+    /// Sets the number of trees (must be at least 1).
+    #[must_use]
+    pub fn n_trees(mut self, n_trees: usize) -> Self {
+        self.0.n_trees = n_trees;
+        self
+    }
+
+    /// Sets the subsample size per tree (must be at least 2); each tree is grown on
+    /// ψ = min(`max_samples`, n) rows drawn without replacement.
+    #[must_use]
+    pub fn max_samples(mut self, max_samples: usize) -> Self {
+        self.0.max_samples = max_samples;
+        self
+    }
+
+    /// Sets the master seed; a fitted forest is a pure function of the parameters and the data.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+}
+
+impl Default for IsolationForestParams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ParamGuard for IsolationForestParams {
+    type Checked = IsolationForestValidParams;
+
+    fn check_ref(&self) -> Result<&Self::Checked> {
+        self.0.validate()?;
+        Ok(&self.0)
+    }
+
+    fn check(self) -> Result<Self::Checked> {
+        self.0.validate()?;
+        Ok(self.0)
+    }
+}
+
+/// Serde form of both parameter types; missing fields take their defaults.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawParams {
+    n_trees: usize,
+    max_samples: usize,
+    seed: u64,
+}
+
+impl Default for RawParams {
+    fn default() -> Self {
+        IsolationForestParams::new().into()
+    }
+}
+
+impl From<RawParams> for IsolationForestParams {
+    fn from(raw: RawParams) -> Self {
+        Self(IsolationForestValidParams {
+            n_trees: raw.n_trees,
+            max_samples: raw.max_samples,
+            seed: raw.seed,
+        })
+    }
+}
+
+impl From<IsolationForestParams> for RawParams {
+    fn from(params: IsolationForestParams) -> Self {
+        params.0.into()
+    }
+}
+
+impl From<IsolationForestValidParams> for RawParams {
+    fn from(p: IsolationForestValidParams) -> Self {
+        Self {
+            n_trees: p.n_trees,
+            max_samples: p.max_samples,
+            seed: p.seed,
+        }
+    }
+}
+
+impl TryFrom<RawParams> for IsolationForestValidParams {
+    type Error = ModelsError;
+
+    fn try_from(raw: RawParams) -> Result<Self> {
+        IsolationForestParams::from(raw).check()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trees
+// ---------------------------------------------------------------------------------------------
+
+/// One node of a flat tree.
+///
+/// `left == 0` marks a leaf (the root, index 0, is nobody's child) whose `value` is the whole
+/// path length `depth + c(n_leaf)`. Otherwise `value` is the threshold, the left child is at
+/// `left` and the right child at `left + 1`; children always come after their parent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Node {
+    feature: u32,
+    left: u32,
+    value: f64,
+}
+
+impl Node {
+    const fn leaf(path_length: f64) -> Self {
+        Self {
+            feature: 0,
+            left: 0,
+            value: path_length,
+        }
+    }
+}
+
+/// An isolation tree stored as a flat array, root first.
+#[derive(Clone, Debug, PartialEq)]
+struct Tree {
+    nodes: Vec<Node>,
+}
+
+impl Tree {
+    /// Path length of `x` (depth of its leaf plus `c(n_leaf)`).
+    ///
+    /// Children come after their parent (checked on deserialisation), so the walk ends. A
+    /// missing feature or `NaN` compares false and goes right.
+    #[inline]
+    fn path_length(&self, x: &[f64]) -> f64 {
+        let mut i = 0usize;
+        while let Some(node) = self.nodes.get(i) {
+            if node.left == 0 {
+                return node.value;
+            }
+            let v = x.get(node.feature as usize).copied().unwrap_or(f64::NAN);
+            let go_left = v <= node.value;
+            i = node.left as usize + usize::from(!go_left);
+        }
+        f64::NAN
+    }
+}
+
+/// Serde form of a tree: three parallel arrays (leaves have `left == 0` and `feature == 0`).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TreeRepr {
+    feature: Vec<u32>,
+    left: Vec<u32>,
+    value: Vec<f64>,
+}
+
+impl From<&Tree> for TreeRepr {
+    fn from(tree: &Tree) -> Self {
+        Self {
+            feature: tree.nodes.iter().map(|n| n.feature).collect(),
+            left: tree.nodes.iter().map(|n| n.left).collect(),
+            value: tree.nodes.iter().map(|n| n.value).collect(),
+        }
+    }
+}
+
+impl Serialize for Tree {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        TreeRepr::from(self).serialize(serializer)
+    }
+}
+
+impl TreeRepr {
+    /// Rebuilds a tree, checking every invariant that [`Tree::path_length`] relies on.
+    fn into_tree(self, n_features: usize) -> Result<Tree> {
+        let len = self.feature.len();
+        if len == 0 || self.left.len() != len || self.value.len() != len {
+            return Err(ModelsError::Inconsistent(format!(
+                "tree arrays must be non-empty and of equal length, got {}, {}, {}",
+                len,
+                self.left.len(),
+                self.value.len()
+            )));
+        }
+        let nodes: Vec<Node> = self
+            .feature
+            .iter()
+            .zip(&self.left)
+            .zip(&self.value)
+            .map(|((&feature, &left), &value)| Node {
+                feature,
+                left,
+                value,
+            })
+            .collect();
+        for (i, node) in nodes.iter().enumerate() {
+            let bad = |what: &str| {
+                Err(ModelsError::Inconsistent(format!(
+                    "tree node {i}: {what} ({node:?})"
+                )))
+            };
+            if node.left == 0 {
+                if !(node.value.is_finite() && node.value >= 0.0) {
+                    return bad("leaf path length must be finite and non-negative");
+                }
+            } else {
+                let left = node.left as usize;
+                if left <= i || left + 1 >= len {
+                    return bad("children must come after their parent and exist");
+                }
+                if node.feature as usize >= n_features {
+                    return bad("feature index out of range");
+                }
+                if !node.value.is_finite() {
+                    return bad("threshold must be finite");
+                }
+            }
+        }
+        Ok(Tree { nodes })
+    }
+}
+
+/// Grows the trees of one forest.
+struct TreeBuilder<'a, S> {
+    records: &'a [S],
+    max_depth: usize,
+    /// Feature indices, permuted in place while drawing features without replacement.
+    features: Vec<usize>,
+    stack: Vec<Pending>,
+}
+
+/// A node waiting to be grown, over `samples[start..end]`.
+struct Pending {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+}
+
+impl<S: AsRef<[f64]>> TreeBuilder<'_, S> {
+    /// Grows one tree on the row indices `samples` (reordered in place).
+    fn grow(&mut self, rng: &mut ChaCha8Rng, samples: &mut [usize]) -> Tree {
+        let mut nodes = vec![Node::leaf(0.0)];
+        self.stack.clear();
+        self.stack.push(Pending {
+            node: 0,
+            start: 0,
+            end: samples.len(),
+            depth: 0,
+        });
+        while let Some(p) = self.stack.pop() {
+            let node_samples = &mut samples[p.start..p.end];
+            let split = if p.depth >= self.max_depth || node_samples.len() < 2 {
+                None
+            } else {
+                self.draw_split(rng, node_samples)
+            };
+            match split {
+                None => {
+                    nodes[p.node] =
+                        Node::leaf(p.depth as f64 + average_path_length(node_samples.len()));
+                }
+                Some((feature, threshold)) => {
+                    let records = self.records;
+                    let n_left =
+                        partition(node_samples, |r| records[r].as_ref()[feature] <= threshold);
+                    let left = nodes.len();
+                    nodes.push(Node::leaf(0.0));
+                    nodes.push(Node::leaf(0.0));
+                    // Both casts are lossless: fit checks n_features and ψ against u32.
+                    nodes[p.node] = Node {
+                        feature: feature as u32,
+                        left: left as u32,
+                        value: threshold,
+                    };
+                    let mid = p.start + n_left;
+                    self.stack.push(Pending {
+                        node: left + 1,
+                        start: mid,
+                        end: p.end,
+                        depth: p.depth + 1,
+                    });
+                    self.stack.push(Pending {
+                        node: left,
+                        start: p.start,
+                        end: mid,
+                        depth: p.depth + 1,
+                    });
+                }
+            }
+        }
+        Tree { nodes }
+    }
+
+    /// Draws a split for a node, or `None` when every feature is constant on its samples.
+    ///
+    /// Features are drawn without replacement until a non-constant one turns up, as
+    /// scikit-learn's random splitter does with `max_features=1`; the first non-constant feature
+    /// of a uniform random permutation is uniform among the non-constant features.
+    fn draw_split(&mut self, rng: &mut ChaCha8Rng, samples: &[usize]) -> Option<(usize, f64)> {
+        let mut remaining = self.features.len();
+        while remaining > 0 {
+            let j = rng.random_range(0..remaining);
+            let feature = self.features[j];
+            let (lo, hi) = self.min_max(samples, feature);
+            if hi > lo {
+                return Some((feature, draw_threshold(rng, lo, hi)));
+            }
+            remaining -= 1;
+            self.features.swap(j, remaining);
+        }
+        None
+    }
+
+    fn min_max(&self, samples: &[usize], feature: usize) -> (f64, f64) {
+        samples
+            .iter()
+            .map(|&r| self.records[r].as_ref()[feature])
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    }
+}
+
+/// Uniform threshold in `[lo, hi)` for finite `lo < hi` (scikit-learn maps a draw that rounds
+/// to `hi` back to `lo`; so do we). Both sides of the split are then non-empty.
+fn draw_threshold(rng: &mut ChaCha8Rng, lo: f64, hi: f64) -> f64 {
+    let u: f64 = rng.random();
+    let span = hi - lo;
+    let t = if span.is_finite() {
+        lo + u * span
+    } else {
+        // `hi - lo` overflowed: interpolate without forming the span.
+        lo * (1.0 - u) + hi * u
+    };
+    if t >= lo && t < hi {
+        t
+    } else {
+        lo
+    }
+}
+
+/// Moves the samples for which `goes_left` holds to the front; returns how many there are.
+fn partition(samples: &mut [usize], mut goes_left: impl FnMut(usize) -> bool) -> usize {
+    let mut n_left = 0;
+    for i in 0..samples.len() {
+        if goes_left(samples[i]) {
+            samples.swap(i, n_left);
+            n_left += 1;
+        }
+    }
+    n_left
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forest
+// ---------------------------------------------------------------------------------------------
+
+/// A fitted Isolation Forest.
+///
+/// Score one sample with [`Predict<&[f64], f64>`](Predict) (infallible, allocation-free; `NaN`
+/// for a sample of the wrong dimension) or [`IsolationForest::score`] (checked), a batch with
+/// [`Predict<&[S], Vec<f64>>`](Predict). Scores are in `(0, 1)`, higher = more anomalous; see
+/// the [module docs](self) for the exact definition and the relation to scikit-learn.
+///
+/// Serialises as `{ "n_features", "max_samples", "trees": [{ "feature", "left", "value" }] }`;
+/// deserialisation validates the trees, so a decoded forest never panics or loops.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "ForestRepr")]
+pub struct IsolationForest {
+    n_features: usize,
+    /// ψ, the subsample size actually used: min(`max_samples`, n).
+    max_samples: usize,
+    trees: Vec<Tree>,
+    /// `n_trees * c(ψ)`, the normaliser of the summed path lengths.
+    #[serde(skip)]
+    denominator: f64,
+}
+
+/// Serde form of [`IsolationForest`], validated on the way in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForestRepr {
+    n_features: usize,
+    max_samples: usize,
+    trees: Vec<TreeRepr>,
+}
+
+impl TryFrom<ForestRepr> for IsolationForest {
+    type Error = ModelsError;
+
+    fn try_from(repr: ForestRepr) -> Result<Self> {
+        if repr.n_features == 0 || u32::try_from(repr.n_features).is_err() {
+            return Err(ModelsError::Inconsistent(format!(
+                "n_features must be in 1..=u32::MAX, got {}",
+                repr.n_features
+            )));
+        }
+        if repr.max_samples == 0 {
+            return Err(ModelsError::Inconsistent(
+                "max_samples must be at least 1".to_owned(),
+            ));
+        }
+        if repr.trees.is_empty() {
+            return Err(ModelsError::Inconsistent("forest has no trees".to_owned()));
+        }
+        let trees = repr
+            .trees
+            .into_iter()
+            .map(|t| t.into_tree(repr.n_features))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::from_trees(repr.n_features, repr.max_samples, trees))
+    }
+}
+
+impl fmt::Debug for IsolationForest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IsolationForest")
+            .field("n_features", &self.n_features)
+            .field("max_samples", &self.max_samples)
+            .field("n_trees", &self.trees.len())
+            .field(
+                "n_nodes",
+                &self.trees.iter().map(|t| t.nodes.len()).sum::<usize>(),
+            )
+            .finish()
+    }
+}
+
+impl IsolationForest {
+    /// Default (unchecked) parameters, to be adjusted with the builder methods.
+    #[must_use]
+    pub fn params() -> IsolationForestParams {
+        IsolationForestParams::new()
+    }
+
+    fn from_trees(n_features: usize, max_samples: usize, trees: Vec<Tree>) -> Self {
+        let denominator = trees.len() as f64 * average_path_length(max_samples);
+        Self {
+            n_features,
+            max_samples,
+            trees,
+            denominator,
+        }
+    }
+
+    /// Number of features (dimension) the forest was fitted on.
+    #[must_use]
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Number of trees.
+    #[must_use]
+    pub fn n_trees(&self) -> usize {
+        self.trees.len()
+    }
+
+    /// ψ, the subsample size each tree was grown on: min(`max_samples`, n).
+    #[must_use]
+    pub fn max_samples(&self) -> usize {
+        self.max_samples
+    }
+
+    /// Anomaly score of one sample, in `(0, 1)`, higher = more anomalous.
+    ///
+    /// # Errors
+    /// [`ModelsError::DimensionMismatch`] when `x.len()` differs from [`Self::n_features`].
+    pub fn score(&self, x: &[f64]) -> Result<f64> {
+        if x.len() != self.n_features {
+            return Err(ModelsError::DimensionMismatch {
+                expected: self.n_features,
+                got: x.len(),
+            });
+        }
+        Ok(self.score_unchecked(x))
+    }
+
+    /// Score of a sample already known to have the right dimension.
+    #[inline]
+    fn score_unchecked(&self, x: &[f64]) -> f64 {
+        let total: f64 = self.trees.iter().map(|t| t.path_length(x)).sum();
+        if self.denominator > 0.0 {
+            (-(total / self.denominator)).exp2()
+        } else {
+            // ψ = 1: every path has length 0; scikit-learn defines the score as 2^-1 then.
+            0.5
+        }
+    }
+}
+
+impl Predict<&[f64], f64> for IsolationForest {
+    /// Anomaly score of one sample; `NaN` if `x` has the wrong dimension (use
+    /// [`IsolationForest::score`] for a checked version). A `NaN` feature value goes right at
+    /// every split on that feature. Does not allocate.
+    #[inline]
+    fn predict(&self, x: &[f64]) -> f64 {
+        if x.len() != self.n_features {
+            return f64::NAN;
+        }
+        self.score_unchecked(x)
+    }
+}
+
+impl<S: AsRef<[f64]>> Predict<&[S], Vec<f64>> for IsolationForest {
+    /// Anomaly scores of a batch of samples, `NaN` for rows of the wrong dimension.
+    fn predict(&self, records: &[S]) -> Vec<f64> {
+        records
+            .iter()
+            .map(|r| {
+                let x = r.as_ref();
+                if x.len() == self.n_features {
+                    self.score_unchecked(x)
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect()
+    }
+}
+
+impl<S: AsRef<[f64]>> Fit<&[S]> for IsolationForestValidParams {
+    type Object = IsolationForest;
+
+    /// Fits a forest on the rows of `records` (any `AsRef<[f64]>` rows: `Vec<f64>`, `&[f64]`,
+    /// arrays).
+    ///
+    /// # Errors
+    /// * [`ModelsError::EmptyTrainingSet`] for no rows;
+    /// * [`ModelsError::DimensionMismatch`] when a row's length differs from the first row's;
+    /// * [`ModelsError::InvalidParams`] (`name: "records"`) for rows with no features or with a
+    ///   `NaN` or infinite value.
+    fn fit(&self, records: &[S]) -> Result<IsolationForest> {
+        let n_features = validate_records(records)?;
+        let n = records.len();
+        let psi = self.max_samples.min(n);
+        if psi > MAX_SUBSAMPLE {
+            return Err(ModelsError::InvalidParams {
+                name: "max_samples",
+                reason: format!("subsample size {psi} exceeds {MAX_SUBSAMPLE}"),
+            });
+        }
+        // ⌈log₂ max(ψ, 2)⌉, as scikit-learn.
+        let max_depth = (usize::BITS - (psi.max(2) - 1).leading_zeros()) as usize;
+
+        let mut builder = TreeBuilder {
+            records,
+            max_depth,
+            features: (0..n_features).collect(),
+            stack: Vec::new(),
+        };
+        let mut master = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut samples: Vec<usize> = Vec::with_capacity(psi);
+        let trees = (0..self.n_trees)
+            .map(|_| {
+                let mut rng = ChaCha8Rng::seed_from_u64(master.next_u64());
+                samples.clear();
+                if psi == n {
+                    samples.extend(0..n);
+                } else {
+                    samples.extend(index::sample(&mut rng, n, psi).iter());
+                }
+                builder.grow(&mut rng, &mut samples)
+            })
+            .collect();
+        Ok(IsolationForest::from_trees(n_features, psi, trees))
+    }
+}
+
+impl<S: AsRef<[f64]>> Fit<&[S]> for IsolationForestParams {
+    type Object = IsolationForest;
+
+    /// Checks the parameters, then fits as [`IsolationForestValidParams`] does.
+    ///
+    /// # Errors
+    /// [`ModelsError::InvalidParams`] for invalid parameters, otherwise as
+    /// [`IsolationForestValidParams`]'s [`Fit`].
+    fn fit(&self, records: &[S]) -> Result<IsolationForest> {
+        self.check_ref()?.fit(records)
+    }
+}
+
+/// Checks the training rows; returns their common dimension.
+fn validate_records<S: AsRef<[f64]>>(records: &[S]) -> Result<usize> {
+    let n_features = records
+        .first()
+        .ok_or(ModelsError::EmptyTrainingSet)?
+        .as_ref()
+        .len();
+    if n_features == 0 || u32::try_from(n_features).is_err() {
+        return Err(ModelsError::InvalidParams {
+            name: "records",
+            reason: format!("samples must have 1..=u32::MAX features, got {n_features}"),
+        });
+    }
+    for (i, row) in records.iter().enumerate() {
+        let row = row.as_ref();
+        if row.len() != n_features {
+            return Err(ModelsError::DimensionMismatch {
+                expected: n_features,
+                got: row.len(),
+            });
+        }
+        if let Some((j, v)) = row.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(ModelsError::InvalidParams {
+                name: "records",
+                reason: format!("row {i}, feature {j} is {v}; values must be finite"),
+            });
+        }
+    }
+    Ok(n_features)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::Rng;
+
+    /// Deterministic pseudo-random cloud around the origin plus a few far outliers at the end.
+    fn cloud(n_inliers: usize, outliers: &[[f64; 3]]) -> Vec<Vec<f64>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(99);
+        let mut rows: Vec<Vec<f64>> = (0..n_inliers)
+            .map(|_| (0..3).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect())
+            .collect();
+        rows.extend(outliers.iter().map(|o| o.to_vec()));
+        rows
+    }
+
+    #[test]
+    fn average_path_length_values() {
+        assert_eq!(average_path_length(0), 0.0);
+        assert_eq!(average_path_length(1), 0.0);
+        assert_eq!(average_path_length(2), 1.0);
+        // 2 (ln 2 + γ) − 4/3
+        let c3 = 2.0 * (2f64.ln() + EULER_GAMMA) - 4.0 / 3.0;
+        assert!((average_path_length(3) - c3).abs() < 1e-12);
+        assert!((average_path_length(256) - 10.244_770_920_116_851).abs() < 1e-9);
+        assert!((average_path_length(256) - 10.2448).abs() < 1e-4);
+        // Monotone increasing.
+        for n in 1..1000 {
+            assert!(average_path_length(n + 1) > average_path_length(n));
+        }
+    }
+
+    #[test]
+    fn params_defaults_builder_and_check() {
+        let p = IsolationForest::params().check().unwrap();
+        assert_eq!((p.n_trees(), p.max_samples(), p.seed()), (100, 256, 0));
+        let p = IsolationForest::params()
+            .n_trees(7)
+            .max_samples(2)
+            .seed(3)
+            .check()
+            .unwrap();
+        assert_eq!((p.n_trees(), p.max_samples(), p.seed()), (7, 2, 3));
+
+        let err = IsolationForest::params().n_trees(0).check().unwrap_err();
+        assert!(matches!(
+            err,
+            ModelsError::InvalidParams {
+                name: "n_trees",
+                ..
+            }
+        ));
+        let err = IsolationForest::params()
+            .max_samples(1)
+            .check_ref()
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ModelsError::InvalidParams {
+                name: "max_samples",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn params_serde() {
+        let p = IsolationForest::params().n_trees(5).seed(9);
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, r#"{"n_trees":5,"max_samples":256,"seed":9}"#);
+        let back: IsolationForestParams = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, p);
+        let valid: IsolationForestValidParams = serde_json::from_str(&json).unwrap();
+        assert_eq!(valid, p.clone().check().unwrap());
+        assert_eq!(serde_json::to_string(&valid).unwrap(), json);
+        // Missing fields default; unchecked params accept invalid values, checked ones refuse.
+        let partial: IsolationForestParams = serde_json::from_str(r#"{"seed":4}"#).unwrap();
+        assert_eq!(partial, IsolationForest::params().seed(4));
+        assert!(serde_json::from_str::<IsolationForestParams>(r#"{"n_trees":0}"#).is_ok());
+        assert!(serde_json::from_str::<IsolationForestValidParams>(r#"{"n_trees":0}"#).is_err());
+        assert!(serde_json::from_str::<IsolationForestParams>(r#"{"trees":3}"#).is_err());
+    }
+
+    #[test]
+    fn fit_errors() {
+        let params = IsolationForest::params();
+        let empty: &[Vec<f64>] = &[];
+        assert!(matches!(
+            params.fit(empty),
+            Err(ModelsError::EmptyTrainingSet)
+        ));
+
+        let ragged = vec![vec![1.0, 2.0], vec![1.0, 2.0, 3.0]];
+        assert!(matches!(
+            params.fit(ragged.as_slice()),
+            Err(ModelsError::DimensionMismatch {
+                expected: 2,
+                got: 3
+            })
+        ));
+
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let rows = vec![vec![1.0, 2.0], vec![3.0, bad]];
+            let err = params.fit(rows.as_slice()).unwrap_err();
+            assert!(matches!(
+                err,
+                ModelsError::InvalidParams {
+                    name: "records",
+                    ..
+                }
+            ));
+        }
+
+        let no_features: Vec<Vec<f64>> = vec![vec![], vec![]];
+        assert!(matches!(
+            params.fit(no_features.as_slice()),
+            Err(ModelsError::InvalidParams {
+                name: "records",
+                ..
+            })
+        ));
+
+        let rows = vec![vec![1.0], vec![2.0]];
+        assert!(matches!(
+            params.clone().n_trees(0).fit(rows.as_slice()),
+            Err(ModelsError::InvalidParams {
+                name: "n_trees",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn deterministic_given_seed() {
+        let rows = cloud(300, &[[5.0, 5.0, 5.0]]);
+        let params = IsolationForest::params().n_trees(30).max_samples(64);
+        let a = params.clone().seed(11).fit(rows.as_slice()).unwrap();
+        let b = params.clone().seed(11).fit(rows.as_slice()).unwrap();
+        let c = params.seed(12).fit(rows.as_slice()).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let sa: Vec<f64> = a.predict(rows.as_slice());
+        let sb: Vec<f64> = b.predict(rows.as_slice());
+        assert_eq!(sa, sb);
+    }
+
+    #[test]
+    fn scores_in_unit_interval_and_outlier_ranks_first() {
+        let rows = cloud(500, &[[6.0, -6.0, 6.0], [-5.0, 7.0, -6.0]]);
+        let forest = IsolationForest::params()
+            .seed(1)
+            .fit(rows.as_slice())
+            .unwrap();
+        assert_eq!(forest.n_features(), 3);
+        assert_eq!(forest.n_trees(), 100);
+        assert_eq!(forest.max_samples(), 256);
+
+        let scores: Vec<f64> = forest.predict(rows.as_slice());
+        assert!(scores.iter().all(|&s| s > 0.0 && s < 1.0));
+        let max_inlier = scores[..500].iter().copied().fold(f64::MIN, f64::max);
+        let mean_inlier = scores[..500].iter().sum::<f64>() / 500.0;
+        assert!(scores[500] > max_inlier && scores[501] > max_inlier);
+        assert!(scores[500] > 0.6, "outlier score {}", scores[500]);
+        assert!(mean_inlier < 0.5, "mean inlier score {mean_inlier}");
+
+        // Unseen points: far away is more anomalous than the centre.
+        let centre = forest.score(&[0.0, 0.0, 0.0]).unwrap();
+        let far = forest.score(&[50.0, 50.0, -50.0]).unwrap();
+        assert!(far > centre);
+        // The single-sample impl agrees with the batch impl.
+        let one: f64 = forest.predict(rows[500].as_slice());
+        assert_eq!(one, scores[500]);
+    }
+
+    #[test]
+    fn small_and_degenerate_training_sets() {
+        // ψ = n < max_samples.
+        let rows = cloud(10, &[]);
+        let forest = IsolationForest::params().fit(rows.as_slice()).unwrap();
+        assert_eq!(forest.max_samples(), 10);
+
+        // All rows identical: every tree is one leaf, every score is 2^-1.
+        let same = vec![vec![1.0, 2.0]; 50];
+        let forest = IsolationForest::params().fit(same.as_slice()).unwrap();
+        assert!(forest.trees.iter().all(|t| t.nodes.len() == 1));
+        assert!((forest.score(&[1.0, 2.0]).unwrap() - 0.5).abs() < 1e-12);
+        assert!((forest.score(&[100.0, 2.0]).unwrap() - 0.5).abs() < 1e-12);
+
+        // One row: c(1) = 0, score 0.5 as in scikit-learn.
+        let one = [[3.0]];
+        let forest = IsolationForest::params().fit(&one[..]).unwrap();
+        assert_eq!(forest.score(&[3.0]).unwrap(), 0.5);
+
+        // Rows as slices.
+        let a = [1.0, 2.0];
+        let b = [3.0, 4.0];
+        let slices: Vec<&[f64]> = vec![&a, &b];
+        let forest = IsolationForest::params().fit(slices.as_slice()).unwrap();
+        assert_eq!(forest.max_samples(), 2);
+    }
+
+    #[test]
+    fn tree_structure_respects_depth_limit_and_counts() {
+        let rows = cloud(1000, &[]);
+        let forest = IsolationForest::params()
+            .n_trees(10)
+            .fit(rows.as_slice())
+            .unwrap();
+        for tree in &forest.trees {
+            // At most 2ψ − 1 nodes; leaf paths ≤ max depth 8 + c(256).
+            assert!(tree.nodes.len() <= 2 * 256 - 1);
+            for node in tree.nodes.iter().filter(|n| n.left == 0) {
+                assert!(node.value >= 0.0 && node.value <= 8.0 + average_path_length(256));
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_dimension_at_prediction() {
+        let rows = cloud(50, &[]);
+        let forest = IsolationForest::params()
+            .n_trees(5)
+            .fit(rows.as_slice())
+            .unwrap();
+        assert!(matches!(
+            forest.score(&[1.0]),
+            Err(ModelsError::DimensionMismatch {
+                expected: 3,
+                got: 1
+            })
+        ));
+        let short = [1.0, 2.0];
+        let s = forest.predict(&short[..]);
+        assert!(s.is_nan());
+        let batch: Vec<f64> = forest.predict(&[vec![0.0; 3], vec![0.0; 4]][..]);
+        assert!(batch[0] > 0.0 && batch[1].is_nan());
+        // NaN features do not panic.
+        assert!(forest.score(&[f64::NAN; 3]).unwrap().is_finite());
+    }
+
+    #[test]
+    fn forest_serde_roundtrip() {
+        let rows = cloud(200, &[[4.0, 4.0, 4.0]]);
+        let forest = IsolationForest::params()
+            .n_trees(20)
+            .seed(5)
+            .fit(rows.as_slice())
+            .unwrap();
+        let json = serde_json::to_string(&forest).unwrap();
+        let back: IsolationForest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.n_features(), 3);
+        assert_eq!(back.n_trees(), 20);
+        let before: Vec<f64> = forest.predict(rows.as_slice());
+        let after: Vec<f64> = back.predict(rows.as_slice());
+        for (x, y) in before.iter().zip(&after) {
+            assert!((x - y).abs() < 1e-12);
+        }
+        assert!(format!("{back:?}").contains("n_trees: 20"));
+    }
+
+    #[test]
+    fn forest_deserialisation_rejects_inconsistent_trees() {
+        let ok = r#"{"n_features":1,"max_samples":4,"trees":[{"feature":[0,0,0],"left":[1,0,0],"value":[0.5,1.0,1.0]}]}"#;
+        let forest: IsolationForest = serde_json::from_str(ok).unwrap();
+        assert!(forest.score(&[0.0]).unwrap() > 0.0);
+
+        let bad = [
+            // Cycle: node 1 points back to itself.
+            r#"{"n_features":1,"max_samples":4,"trees":[{"feature":[0,0,0],"left":[1,1,0],"value":[0.5,1.0,1.0]}]}"#,
+            // Child out of range.
+            r#"{"n_features":1,"max_samples":4,"trees":[{"feature":[0,0,0],"left":[2,0,0],"value":[0.5,1.0,1.0]}]}"#,
+            // Feature out of range.
+            r#"{"n_features":1,"max_samples":4,"trees":[{"feature":[1,0,0],"left":[1,0,0],"value":[0.5,1.0,1.0]}]}"#,
+            // Ragged arrays.
+            r#"{"n_features":1,"max_samples":4,"trees":[{"feature":[0,0],"left":[1,0,0],"value":[0.5,1.0,1.0]}]}"#,
+            // Negative leaf path length.
+            r#"{"n_features":1,"max_samples":4,"trees":[{"feature":[0],"left":[0],"value":[-1.0]}]}"#,
+            // Empty tree, no trees, zero features.
+            r#"{"n_features":1,"max_samples":4,"trees":[{"feature":[],"left":[],"value":[]}]}"#,
+            r#"{"n_features":1,"max_samples":4,"trees":[]}"#,
+            r#"{"n_features":0,"max_samples":4,"trees":[{"feature":[0],"left":[0],"value":[1.0]}]}"#,
+        ];
+        for json in bad {
+            assert!(
+                serde_json::from_str::<IsolationForest>(json).is_err(),
+                "{json}"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn prop_scores_in_open_unit_interval(
+            rows in prop::collection::vec(prop::collection::vec(-1e6f64..1e6, 2), 2..120),
+            probe in prop::collection::vec(-1e7f64..1e7, 2),
+            seed in any::<u64>(),
+        ) {
+            let forest = IsolationForest::params()
+                .n_trees(10)
+                .max_samples(32)
+                .seed(seed)
+                .fit(rows.as_slice())
+                .unwrap();
+            let s = forest.score(&probe).unwrap();
+            prop_assert!(s > 0.0 && s < 1.0, "score {}", s);
+            for row in &rows {
+                let s = forest.score(row).unwrap();
+                prop_assert!(s > 0.0 && s < 1.0, "score {}", s);
+            }
+        }
+
+        #[test]
+        fn prop_extreme_finite_values_do_not_panic(
+            a in prop::num::f64::NORMAL, b in prop::num::f64::NORMAL, seed in any::<u64>(),
+        ) {
+            let rows = vec![vec![a, -b], vec![-a, b], vec![f64::MAX, f64::MIN], vec![0.0, 0.0]];
+            let forest = IsolationForest::params().n_trees(5).seed(seed).fit(rows.as_slice()).unwrap();
+            for row in &rows {
+                let s = forest.score(row).unwrap();
+                prop_assert!(s > 0.0 && s < 1.0);
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Detection core of twitch-clipper.
+//!
+//! Pure: no I/O, no clock, no environment. Time comes in as an argument (message times and
+//! `flush(until)`), randomness from a seed. The relay (live and replay) and the Lambda functions
+//! all drive this same code.
+//!
+//! | concept | module |
+//! |---|---|
+//! | chat message, roles, emote spans, events | [`message`] |
+//! | per-message text signals (laughter, hype, `?`, copypasta fingerprint) | [`text`] |
+//! | per-channel emote vocabulary | [`emotes`] |
+//! | window aggregation (`record`/`flush`), named features | [`window`] |
+//! | Isolation Forest (params → check → fit → predict) | [`iforest`], [`traits`] |
+//! | per-channel model: baseline, scaler, forest, buffer, persistence | [`model`] |
+//! | rules, combined score, cooldown/merge, `!testclip` | [`decision`] |
+//! | one channel's whole pipeline | [`pipeline`] |
+//! | every parameter with its default | [`config`] |
+
+pub mod config;
+pub mod decision;
+pub mod emotes;
+pub mod error;
+pub mod iforest;
+pub mod message;
+pub mod model;
+pub mod pipeline;
+pub mod text;
+pub mod traits;
+pub mod window;
+
+pub use config::DetectorConfig;
+pub use decision::{ClipDecision, DecisionConfig, Scores, Trigger, TriggerKind};
+pub use error::{ModelsError, Result};
+pub use message::{ChatEvent, ChatMessage, EmoteSpan, Millis, Roles};
+pub use model::{ChannelModel, ModelConfig};
+pub use pipeline::{ChannelDetector, Output, ScoredWindow, Training};
+pub use window::{WindowAggregator, WindowConfig, WindowFeatures};

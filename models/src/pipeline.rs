@@ -1,0 +1,274 @@
+//! One channel's detector: aggregation → model → decision, driven by messages and time.
+//!
+//! Replay feeds it a log on the log's own clock; live mode feeds it IRC messages and a timer.
+//! Both see exactly this code. Outputs go into a caller-owned `Vec` so the hot path does not
+//! allocate.
+
+use crate::config::DetectorConfig;
+use crate::decision::{self, ClipDecision, Decider, Scores, Trigger};
+use crate::emotes::EmoteVocab;
+use crate::message::{ChatMessage, Millis};
+use crate::model::{Assessment, ChannelModel, TrainingJob};
+use crate::window::{WindowAggregator, WindowFeatures};
+use serde::Serialize;
+
+/// A window with what the model and the decision said of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoredWindow {
+    pub features: WindowFeatures,
+    pub assessment: Assessment,
+    pub scores: Scores,
+}
+
+/// What the detector reports.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Output {
+    Window(Box<ScoredWindow>),
+    Trigger(Trigger),
+    Clip(Box<ClipDecision>),
+    /// `!testclip` from someone not allowed to force a clip.
+    IgnoredTestclip { login: String, at_ms: Millis },
+}
+
+/// How refits run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Training {
+    /// Fit inline as soon as due (replay, tests: deterministic).
+    Inline,
+    /// Leave due jobs for the driver: [`ChannelDetector::take_training_job`].
+    External,
+}
+
+/// The detection pipeline of one channel.
+#[derive(Debug)]
+pub struct ChannelDetector {
+    config: DetectorConfig,
+    aggregator: WindowAggregator,
+    model: ChannelModel,
+    decider: Decider,
+    training: Training,
+    windows: Vec<WindowFeatures>,
+    pub stats: DetectorStats,
+}
+
+/// Counters for summaries and status lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct DetectorStats {
+    pub messages: u64,
+    pub windows: u64,
+    pub triggers: u64,
+    pub clips: u64,
+    pub fit_errors: u64,
+    pub last_score: f64,
+}
+
+impl ChannelDetector {
+    /// A detector for `channel`, continuing from `model` when one was saved.
+    pub fn new(channel: &str, config: DetectorConfig, model: Option<ChannelModel>, training: Training) -> Self {
+        let model = model.unwrap_or_else(|| ChannelModel::new(channel, config.model.clone()));
+        Self::with_parts(channel, config, model, EmoteVocab::default(), training)
+    }
+
+    /// A detector from a model and a vocabulary (provider emote lists, learned emotes).
+    pub fn with_parts(
+        channel: &str,
+        config: DetectorConfig,
+        model: ChannelModel,
+        vocab: EmoteVocab,
+        training: Training,
+    ) -> Self {
+        ChannelDetector {
+            aggregator: WindowAggregator::with_vocab(channel, config.window.clone(), vocab),
+            decider: Decider::new(channel, config.decision.clone()),
+            model,
+            config,
+            training,
+            windows: Vec::new(),
+            stats: DetectorStats::default(),
+        }
+    }
+
+    pub fn channel(&self) -> &str {
+        self.aggregator.channel()
+    }
+
+    pub fn model(&self) -> &ChannelModel {
+        &self.model
+    }
+
+    pub fn aggregator_mut(&mut self) -> &mut WindowAggregator {
+        &mut self.aggregator
+    }
+
+    pub fn set_viewers(&mut self, viewers: Option<u32>) {
+        self.aggregator.set_viewers(viewers);
+    }
+
+    /// The earliest time at which [`advance`](Self::advance) has something to do: the pending
+    /// clip's due time.
+    pub fn next_due(&self) -> Option<Millis> {
+        self.decider.next_due()
+    }
+
+    /// Feed one message (in time order per channel; late ones are still counted).
+    pub fn on_message(&mut self, msg: &ChatMessage, out: &mut Vec<Output>) {
+        self.advance(msg.time_ms, out);
+        self.stats.messages += 1;
+        if msg.is_testclip_command() {
+            let allowed = msg.roles.can_force_clip()
+                || self
+                    .config
+                    .testclip_allowlist
+                    .iter()
+                    .any(|l| l.eq_ignore_ascii_case(&msg.login));
+            if allowed {
+                let t = self.decider.force(msg.time_ms, &msg.login);
+                self.stats.triggers += 1;
+                out.push(Output::Trigger(t));
+            } else {
+                out.push(Output::IgnoredTestclip {
+                    login: msg.login.clone(),
+                    at_ms: msg.time_ms,
+                });
+            }
+            return;
+        }
+        self.aggregator.record(msg);
+    }
+
+    /// Move time to `now`: close finished windows, score them, decide, hand out due clips.
+    pub fn advance(&mut self, now: Millis, out: &mut Vec<Output>) {
+        self.aggregator.flush(now, &mut self.windows);
+        let mut windows = std::mem::take(&mut self.windows);
+        for w in windows.drain(..) {
+            // A clip due before this window ends goes out first.
+            self.poll(w.end_ms, out);
+            self.score_window(w, out);
+        }
+        self.windows = windows;
+        self.poll(now, out);
+    }
+
+    /// End of input (end of a log, shutdown): close the open window and hand out any pending
+    /// clip.
+    pub fn finish(&mut self, out: &mut Vec<Output>) {
+        let until = self.next_due().unwrap_or(Millis::MIN);
+        self.advance(Millis::MAX / 2, out);
+        self.poll(until.max(Millis::MAX / 2), out);
+    }
+
+    fn poll(&mut self, now: Millis, out: &mut Vec<Output>) {
+        if let Some(clip) = self.decider.poll(now) {
+            self.stats.clips += 1;
+            out.push(Output::Clip(Box::new(clip)));
+        }
+    }
+
+    fn score_window(&mut self, w: WindowFeatures, out: &mut Vec<Output>) {
+        self.stats.windows += 1;
+        let assessment = self.model.assess(&w);
+        if self.training == Training::Inline && self.model.wants_fit() {
+            if self.model.fit_now().is_err() {
+                self.stats.fit_errors += 1;
+            }
+        }
+        let scores = decision::score(&w, &assessment, &self.config.decision);
+        self.stats.last_score = scores.combined;
+        if let Some(t) = self.decider.on_window(&w, &scores) {
+            self.stats.triggers += 1;
+            out.push(Output::Trigger(t));
+        }
+        out.push(Output::Window(Box::new(ScoredWindow {
+            features: w,
+            assessment,
+            scores,
+        })));
+    }
+
+    /// A due refit for the driver to run off the hot path (with [`Training::External`]).
+    pub fn take_training_job(&mut self) -> Option<TrainingJob> {
+        self.model.wants_fit().then(|| self.model.training_job())
+    }
+
+    /// Install the result of a job from [`take_training_job`](Self::take_training_job).
+    pub fn install(&mut self, fitted: crate::Result<crate::model::Fitted>) -> crate::Result<()> {
+        let r = self.model.install(fitted);
+        if r.is_err() {
+            self.stats.fit_errors += 1;
+        }
+        r
+    }
+
+    /// Take the model (and vocabulary) out to save them.
+    pub fn into_parts(self) -> (ChannelModel, EmoteVocab) {
+        (self.model, self.aggregator.into_vocab())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::TriggerKind;
+    use crate::Roles;
+
+    fn clips(out: &[Output]) -> Vec<&ClipDecision> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Clip(c) => Some(&**c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// 30 min of calm chat with one burst of laughter at 20 min.
+    fn scripted() -> Vec<ChatMessage> {
+        let mut v = Vec::new();
+        let calm = ["hi", "what is this", "nice", "ok", "he is good", "lol", "gg", "hmm"];
+        for i in 0..(30 * 60 * 2) {
+            let t = i * 500;
+            v.push(ChatMessage::plain("c", &format!("u{}", i % 37), calm[(i % 8) as usize], t));
+            if (1200_000..1215_000).contains(&t) {
+                for k in 0..8 {
+                    v.push(ChatMessage::plain("c", &format!("f{k}_{i}"), "KEKW KEKW ㅋㅋㅋㅋ", t + k * 50));
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn burst_gives_exactly_one_clip_after_the_delay() {
+        let mut d = ChannelDetector::new("c", DetectorConfig::default(), None, Training::Inline);
+        let mut out = Vec::new();
+        for m in scripted() {
+            d.on_message(&m, &mut out);
+        }
+        d.finish(&mut out);
+        let c = clips(&out);
+        assert_eq!(c.len(), 1, "{:#?}", c);
+        assert!((1_200_000..=1_225_000).contains(&c[0].peak_ms), "{}", c[0].peak_ms);
+        assert_eq!(c[0].fire_at_ms, c[0].trigger_ms + 7_000);
+        assert!(d.model().fitted.is_some());
+    }
+
+    #[test]
+    fn testclip_only_from_moderators() {
+        let mut d = ChannelDetector::new("c", DetectorConfig::default(), None, Training::Inline);
+        let mut out = Vec::new();
+        let mut viewer = ChatMessage::plain("c", "viewer", "!testclip", 1_000);
+        d.on_message(&viewer, &mut out);
+        viewer.roles = Roles { moderator: true, ..Roles::default() };
+        viewer.login = "mod".into();
+        viewer.time_ms = 2_000;
+        d.on_message(&viewer, &mut out);
+        d.advance(8_999, &mut out);
+        assert!(clips(&out).is_empty());
+        d.advance(9_000, &mut out);
+        let c = clips(&out);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].kind, TriggerKind::Forced);
+        assert_eq!(c[0].forced_by.as_deref(), Some("mod"));
+        assert!(out.iter().any(|o| matches!(o, Output::IgnoredTestclip { login, .. } if login == "viewer")));
+    }
+}
