@@ -320,6 +320,9 @@ pub struct ChannelModel {
     pub windows_seen: u64,
     since_fit: u64,
     pub fits: u32,
+    /// Emotes the channel's vocabulary learned from chat (kept between runs).
+    #[serde(default)]
+    pub learned_emotes: Vec<String>,
     #[serde(skip)]
     job_out: bool,
 }
@@ -336,6 +339,7 @@ impl ChannelModel {
             windows_seen: 0,
             since_fit: 0,
             fits: 0,
+            learned_emotes: Vec::new(),
             job_out: false,
         }
     }

@@ -6,7 +6,7 @@
 
 use crate::config::DetectorConfig;
 use crate::decision::{self, ClipDecision, Decider, Scores, Trigger};
-use crate::emotes::EmoteVocab;
+use crate::emotes::{EmoteSource, EmoteVocab};
 use crate::message::{ChatMessage, Millis};
 use crate::model::{Assessment, ChannelModel, TrainingJob};
 use crate::window::{WindowAggregator, WindowFeatures};
@@ -67,7 +67,9 @@ impl ChannelDetector {
     /// A detector for `channel`, continuing from `model` when one was saved.
     pub fn new(channel: &str, config: DetectorConfig, model: Option<ChannelModel>, training: Training) -> Self {
         let model = model.unwrap_or_else(|| ChannelModel::new(channel, config.model.clone()));
-        Self::with_parts(channel, config, model, EmoteVocab::default(), training)
+        let mut vocab = EmoteVocab::new(config.window.emotes.clone());
+        vocab.add_list(EmoteSource::Learned, model.learned_emotes.iter().map(String::as_str));
+        Self::with_parts(channel, config, model, vocab, training)
     }
 
     /// A detector from a model and a vocabulary (provider emote lists, learned emotes).
@@ -200,9 +202,11 @@ impl ChannelDetector {
         r
     }
 
-    /// Take the model (and vocabulary) out to save them.
-    pub fn into_parts(self) -> (ChannelModel, EmoteVocab) {
-        (self.model, self.aggregator.into_vocab())
+    /// The model as it should be saved now, with the emotes learned so far.
+    pub fn snapshot(&self) -> ChannelModel {
+        let mut m = self.model.clone();
+        m.learned_emotes = self.aggregator.vocab().learned().map(str::to_owned).collect();
+        m
     }
 }
 

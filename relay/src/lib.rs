@@ -1,7 +1,11 @@
 //! The `clipper` command: reading chat (logs and, later, live IRC), driving the detection core,
 //! and writing what it finds.
 
+pub mod chart;
 pub mod error;
+pub mod eval;
 pub mod input;
+pub mod replay;
+pub mod store;
 
 pub use error::{RelayError, Result};

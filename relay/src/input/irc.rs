@@ -3,7 +3,7 @@
 //!
 //! Accepted line shapes (after removing the line terminator):
 //!
-//! * a raw line starting with `@` (IRCv3 tags), `:` (prefix) or `PING`/`PONG`;
+//! * a raw line starting with `@` (`IRCv3` tags), `:` (prefix) or `PING`/`PONG`;
 //! * the same preceded by a recorder receive time: exactly 13 ASCII digits (Unix milliseconds)
 //!   and one TAB or space. The receive time stands in for `tmi-sent-ts` when that tag is missing
 //!   or empty; otherwise it is ignored.
@@ -42,6 +42,7 @@ use super::LineOutcome;
 const RECEIVE_TIME_DIGITS: usize = 13;
 
 /// Splits an optional recorder receive time (13 digits + TAB or space) off a line.
+#[must_use]
 pub fn split_receive_time(line: &str) -> (Option<Millis>, &str) {
     let bytes = line.as_bytes();
     if bytes.len() > RECEIVE_TIME_DIGITS
@@ -68,6 +69,7 @@ fn has_irc_start(raw: &str) -> bool {
 }
 
 /// True when `line` is a raw IRC line (optionally with a receive time) that `twitch-irc` parses.
+#[must_use]
 pub fn looks_like_irc(line: &str) -> bool {
     let (_, raw) = split_receive_time(line);
     has_irc_start(raw) && IRCMessage::parse(raw).is_ok()

@@ -8,7 +8,7 @@
 //!   the text. Everything after the second TAB is the message, so a message that itself contains
 //!   TABs is kept whole. The header is optional when the first line already parses as a data row.
 //!   The channel of every message is the `channel` argument given to the reader.
-//! * **Raw Twitch IRC** ([`ChatFormat::Irc`]): one IRCv3 line per line of the file, exactly as the
+//! * **Raw Twitch IRC** ([`ChatFormat::Irc`]): one `IRCv3` line per line of the file, exactly as the
 //!   server sent it (`@tags :prefix COMMAND params`), parsed with the `twitch-irc` crate. A line may
 //!   carry a recorder prefix: a 13-digit Unix-millisecond receive time followed by one TAB or
 //!   space (`1700000000123<TAB>@badge-info=...`). The receive time is used only when the line has
@@ -53,7 +53,7 @@ const MAX_QUOTED_CHARS: usize = 200;
 pub enum ChatFormat {
     /// `offset_s<TAB>user<TAB>message` lines (see [`tsv`]).
     Tsv,
-    /// Raw Twitch IRC lines with IRCv3 tags (see [`irc`]).
+    /// Raw Twitch IRC lines with `IRCv3` tags (see [`irc`]).
     Irc,
 }
 
@@ -92,6 +92,7 @@ impl FromStr for ChatFormat {
 /// * anything else gives `None`.
 ///
 /// A trailing `\r`/`\n` and a leading UTF-8 byte order mark are ignored.
+#[must_use]
 pub fn detect_format(first_non_empty_line: &str) -> Option<ChatFormat> {
     let line = clean_line(first_non_empty_line);
     let line = line.strip_prefix('\u{feff}').unwrap_or(line);
@@ -496,7 +497,7 @@ mod tests {
         ));
         match reader(b"\nhello world\n1\ta\tb\n") {
             Err(RelayError::UnknownFormat { first_line, .. }) => {
-                assert_eq!(first_line, "hello world")
+                assert_eq!(first_line, "hello world");
             }
             other => panic!("{other:?}"),
         }

@@ -21,6 +21,7 @@ const HEADER: [&str; 3] = ["offset_s", "user", "message"];
 
 /// True for the header line `offset_s<TAB>user<TAB>message` (names compared ignoring ASCII case,
 /// surrounding spaces allowed; extra columns after `message` are tolerated).
+#[must_use]
 pub fn is_header(line: &str) -> bool {
     let mut fields = line.split('\t');
     HEADER.iter().all(|name| {
@@ -32,6 +33,7 @@ pub fn is_header(line: &str) -> bool {
 
 /// Parses an offset in seconds into milliseconds. `None` when it is not a finite number or the
 /// result does not fit an `i64`.
+#[must_use]
 pub fn parse_offset_ms(offset: &str) -> Option<Millis> {
     let offset = offset.trim();
     if let Ok(seconds) = offset.parse::<i64>() {
