@@ -84,7 +84,10 @@ impl RuleHits {
         self.velocity || self.emote_burst || self.laughter || self.clip_call
     }
     fn count(&self) -> u32 {
-        u32::from(self.velocity) + u32::from(self.emote_burst) + u32::from(self.laughter) + u32::from(self.clip_call)
+        u32::from(self.velocity)
+            + u32::from(self.emote_burst)
+            + u32::from(self.laughter)
+            + u32::from(self.clip_call)
     }
 }
 
@@ -174,10 +177,15 @@ pub fn score(w: &WindowFeatures, a: &Assessment, c: &DecisionConfig) -> Scores {
     let mut zs: Vec<f64> = content_z.iter().map(|z| z.max(0.0)).collect();
     zs.sort_unstable_by(|a, b| b.total_cmp(a));
     let content = volume * sat(zs[0] + 0.5 * zs[1] + 0.25 * zs[2], 3.0);
-    let anomaly = if r.rate_z > -0.5 { sat(a.anomaly_rel, 1.0) } else { 0.0 };
+    let anomaly = if r.rate_z > -0.5 {
+        sat(a.anomaly_rel, 1.0)
+    } else {
+        0.0
+    };
     let weight_sum = c.weight_activity + c.weight_content + c.weight_anomaly;
-    let mut combined = (c.weight_activity * activity + c.weight_content * content + c.weight_anomaly * anomaly)
-        / weight_sum.max(1e-9);
+    let mut combined =
+        (c.weight_activity * activity + c.weight_content * content + c.weight_anomaly * anomaly)
+            / weight_sum.max(1e-9);
     combined += c.weight_rules * f64::from(rules.count());
     if !big_enough && !rules.clip_call {
         combined *= n / min_messages;
@@ -249,7 +257,10 @@ pub fn suggest_title(w: &WindowFeatures) -> String {
         .top_phrase
         .as_deref()
         .filter(|p| w.top_phrase_share >= 0.15 && !p.is_empty());
-    let emote = w.top_emote.as_deref().filter(|_| w.top_emote_chatters >= 0.2);
+    let emote = w
+        .top_emote
+        .as_deref()
+        .filter(|_| w.top_emote_chatters >= 0.2);
     let mut t = match (phrase, emote) {
         (Some(p), _) => p.to_owned(),
         (None, Some(e)) => format!("{e} {e} {e}"),
@@ -383,7 +394,10 @@ impl Decider {
 
     /// Hand out the pending clip once it is due.
     pub fn poll(&mut self, now: Millis) -> Option<ClipDecision> {
-        let due = self.pending.as_ref().is_some_and(|p| p.clip.fire_at_ms <= now);
+        let due = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.clip.fire_at_ms <= now);
         if !due {
             return None;
         }
@@ -435,7 +449,10 @@ mod tests {
     }
 
     fn scores(combined: f64) -> Scores {
-        Scores { combined, ..Scores::default() }
+        Scores {
+            combined,
+            ..Scores::default()
+        }
     }
 
     #[test]
@@ -445,7 +462,10 @@ mod tests {
         assert!(d.poll(15_000).is_none(), "not due before 7 s");
         assert!(d.on_window(&window(15_000), &scores(0.9)).is_none());
         let clip = d.poll(17_000).unwrap();
-        assert_eq!((clip.trigger_ms, clip.peak_ms, clip.merged), (10_000, 15_000, 1));
+        assert_eq!(
+            (clip.trigger_ms, clip.peak_ms, clip.merged),
+            (10_000, 15_000, 1)
+        );
         assert_eq!(clip.fire_at_ms, 17_000);
         assert!((clip.score - 0.9).abs() < 1e-12);
         // Inside the cooldown: merged, no new clip.
@@ -476,12 +496,21 @@ mod tests {
         let c = DecisionConfig::default();
         let mut w = window(10_000);
         let a = Assessment {
-            relative: Relative { rate_z: 5.0, rate_20s_z: 5.0, laugh_z: 4.0, emote_z: 3.0, ..Relative::default() },
+            relative: Relative {
+                rate_z: 5.0,
+                rate_20s_z: 5.0,
+                laugh_z: 4.0,
+                emote_z: 3.0,
+                ..Relative::default()
+            },
             anomaly: None,
             anomaly_rel: 0.0,
         };
         let s = score(&w, &a, &c);
-        assert!(s.rules.velocity && s.rules.laughter && s.rules.emote_burst, "{s:?}");
+        assert!(
+            s.rules.velocity && s.rules.laughter && s.rules.emote_burst,
+            "{s:?}"
+        );
         assert!(s.combined >= c.threshold);
         // A huge channel needs more messages for the same rules.
         w.viewers = Some(200_000);

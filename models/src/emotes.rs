@@ -41,28 +41,98 @@ pub enum EmoteKind {
 const BUILTIN: &[(&str, EmoteKind)] = {
     use EmoteKind::*;
     &[
-        ("Kappa", Other), ("KappaPride", Other), ("Keepo", Other), ("PogChamp", Hype),
-        ("LUL", Laugh), ("Kreygasm", Hype), ("BibleThump", Other), ("ResidentSleeper", Other),
-        ("4Head", Laugh), ("DansGame", Shock), ("SwiftRage", Hype), ("NotLikeThis", Shock),
-        ("WutFace", Shock), ("TriHard", Laugh), ("CoolStoryBob", Other), ("SeemsGood", Hype),
-        ("VoHiYo", Other), ("HeyGuys", Other), ("Jebaited", Laugh), ("BabyRage", Other),
-        ("FailFish", Shock), ("PJSalt", Other), ("MingLee", Other), ("cmonBruh", Shock),
-        ("CoolCat", Other), ("OSFrog", Other), ("SMOrc", Hype), ("EleGiggle", Laugh),
-        ("KomodoHype", Hype), ("HSWP", Other), ("BloodTrail", Hype), ("CurseLit", Hype),
-        ("TwitchUnity", Other), ("GivePLZ", Other), ("TakeNRG", Other), ("PopCorn", Other),
-        ("LuvHearts", Other), ("<3", Other), ("BOP", Hype), ("DinoDance", Hype),
-        ("KEKW", Laugh), ("KEKL", Laugh), ("OMEGALUL", Laugh), ("LULW", Laugh),
-        ("PepeLaugh", Laugh), ("pepeLaugh", Laugh), ("ICANT", Laugh), ("xdd", Laugh),
-        ("KEKWait", Laugh), ("forsenLUL", Laugh), ("EZ", Hype), ("Pog", Hype), ("POGGERS", Hype),
-        ("PogU", Hype), ("PagMan", Hype), ("PagChomp", Hype), ("POGGIES", Hype), ("HYPERS", Hype),
-        ("catJAM", Hype), ("pepeD", Hype), ("Clap", Hype), ("peepoClap", Hype), ("GIGACHAD", Hype),
-        ("monkaS", Shock), ("monkaW", Shock), ("monkaOMEGA", Shock), ("WAYTOODANK", Shock),
-        ("Sadge", Other), ("PepeHands", Other), ("FeelsBadMan", Other), ("FeelsGoodMan", Hype),
-        ("FeelsStrongMan", Hype), ("5Head", Other), ("COPIUM", Other), ("Aware", Shock),
-        ("Stare", Other), ("widepeepoHappy", Other), ("peepoHappy", Other), ("Kappa123", Other),
-        ("HUH", Shock), ("Susge", Shock), ("Okayge", Other), ("Clueless", Other), ("D:", Shock),
-        ("WTRuck", Hype), ("OMEGADANCE", Hype), ("pepeJAM", Hype), ("ratJAM", Hype),
-        ("Kappu", Other), ("LOLW", Laugh), ("LOL", Laugh), ("ResidentSleeper", Other),
+        ("Kappa", Other),
+        ("KappaPride", Other),
+        ("Keepo", Other),
+        ("PogChamp", Hype),
+        ("LUL", Laugh),
+        ("Kreygasm", Hype),
+        ("BibleThump", Other),
+        ("ResidentSleeper", Other),
+        ("4Head", Laugh),
+        ("DansGame", Shock),
+        ("SwiftRage", Hype),
+        ("NotLikeThis", Shock),
+        ("WutFace", Shock),
+        ("TriHard", Laugh),
+        ("CoolStoryBob", Other),
+        ("SeemsGood", Hype),
+        ("VoHiYo", Other),
+        ("HeyGuys", Other),
+        ("Jebaited", Laugh),
+        ("BabyRage", Other),
+        ("FailFish", Shock),
+        ("PJSalt", Other),
+        ("MingLee", Other),
+        ("cmonBruh", Shock),
+        ("CoolCat", Other),
+        ("OSFrog", Other),
+        ("SMOrc", Hype),
+        ("EleGiggle", Laugh),
+        ("KomodoHype", Hype),
+        ("HSWP", Other),
+        ("BloodTrail", Hype),
+        ("CurseLit", Hype),
+        ("TwitchUnity", Other),
+        ("GivePLZ", Other),
+        ("TakeNRG", Other),
+        ("PopCorn", Other),
+        ("LuvHearts", Other),
+        ("<3", Other),
+        ("BOP", Hype),
+        ("DinoDance", Hype),
+        ("KEKW", Laugh),
+        ("KEKL", Laugh),
+        ("OMEGALUL", Laugh),
+        ("LULW", Laugh),
+        ("PepeLaugh", Laugh),
+        ("pepeLaugh", Laugh),
+        ("ICANT", Laugh),
+        ("xdd", Laugh),
+        ("KEKWait", Laugh),
+        ("forsenLUL", Laugh),
+        ("EZ", Hype),
+        ("Pog", Hype),
+        ("POGGERS", Hype),
+        ("PogU", Hype),
+        ("PagMan", Hype),
+        ("PagChomp", Hype),
+        ("POGGIES", Hype),
+        ("HYPERS", Hype),
+        ("catJAM", Hype),
+        ("pepeD", Hype),
+        ("Clap", Hype),
+        ("peepoClap", Hype),
+        ("GIGACHAD", Hype),
+        ("monkaS", Shock),
+        ("monkaW", Shock),
+        ("monkaOMEGA", Shock),
+        ("WAYTOODANK", Shock),
+        ("Sadge", Other),
+        ("PepeHands", Other),
+        ("FeelsBadMan", Other),
+        ("FeelsGoodMan", Hype),
+        ("FeelsStrongMan", Hype),
+        ("5Head", Other),
+        ("COPIUM", Other),
+        ("Aware", Shock),
+        ("Stare", Other),
+        ("widepeepoHappy", Other),
+        ("peepoHappy", Other),
+        ("Kappa123", Other),
+        ("HUH", Shock),
+        ("Susge", Shock),
+        ("Okayge", Other),
+        ("Clueless", Other),
+        ("D:", Shock),
+        ("WTRuck", Hype),
+        ("OMEGADANCE", Hype),
+        ("pepeJAM", Hype),
+        ("ratJAM", Hype),
+        ("Kappu", Other),
+        ("LOLW", Laugh),
+        ("LOL", Laugh),
+        ("ResidentSleeper", Other),
     ]
 };
 
@@ -259,9 +329,15 @@ pub fn guess_kind(name: &str) -> EmoteKind {
         return *kind;
     }
     let lower = name.to_ascii_lowercase();
-    const LAUGH: &[&str] = &["lul", "laugh", "kek", "lol", "lmao", "haha", "xd", "giggle", "icant", "omega"];
-    const HYPE: &[&str] = &["pog", "hype", "wow", "gasm", "clap", "jam", "ez", "gg", "fire", "wa", "yay"];
-    const SHOCK: &[&str] = &["monka", "wut", "scared", "shock", "omg", "dank", "huh", "what", "oops"];
+    const LAUGH: &[&str] = &[
+        "lul", "laugh", "kek", "lol", "lmao", "haha", "xd", "giggle", "icant", "omega",
+    ];
+    const HYPE: &[&str] = &[
+        "pog", "hype", "wow", "gasm", "clap", "jam", "ez", "gg", "fire", "wa", "yay",
+    ];
+    const SHOCK: &[&str] = &[
+        "monka", "wut", "scared", "shock", "omg", "dank", "huh", "what", "oops",
+    ];
     // Judge on the part after a channel prefix (`kimdoeWA` → `wa`) when there is a hump.
     let suffix = name
         .char_indices()
@@ -295,7 +371,10 @@ mod tests {
 
     #[test]
     fn learns_after_distinct_chatters() {
-        let mut v = EmoteVocab::new(EmoteConfig { learn_min_chatters: 3, ..Default::default() });
+        let mut v = EmoteVocab::new(EmoteConfig {
+            learn_min_chatters: 3,
+            ..Default::default()
+        });
         assert_eq!(v.learn("kimdoeWA", 1), None);
         assert_eq!(v.learn("kimdoeWA", 1), None, "same chatter counts once");
         assert_eq!(v.learn("kimdoeWA", 2), None);
@@ -311,7 +390,13 @@ mod tests {
     #[test]
     fn provider_lists_and_serde() {
         let mut v = EmoteVocab::default();
-        assert_eq!(v.add_list(EmoteSource::SevenTv, ["peepoGiggle", "  ", "two words", "KEKW"]), 1);
+        assert_eq!(
+            v.add_list(
+                EmoteSource::SevenTv,
+                ["peepoGiggle", "  ", "two words", "KEKW"]
+            ),
+            1
+        );
         assert_eq!(v.kind(v.lookup("peepoGiggle").unwrap()), EmoteKind::Laugh);
         let json = serde_json::to_string(&v).unwrap();
         let mut back: EmoteVocab = serde_json::from_str(&json).unwrap();

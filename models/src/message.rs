@@ -152,9 +152,21 @@ mod tests {
     fn emote_spans_use_char_indices() {
         let mut m = ChatMessage::plain("c", "u", "ㅋㅋ Kappa 와 LUL", 0);
         m.emotes = Some(vec![
-            EmoteSpan { id: "25".into(), start: 3, end: 8 },
-            EmoteSpan { id: "425618".into(), start: 11, end: 14 },
-            EmoteSpan { id: "bad".into(), start: 40, end: 44 },
+            EmoteSpan {
+                id: "25".into(),
+                start: 3,
+                end: 8,
+            },
+            EmoteSpan {
+                id: "425618".into(),
+                start: 11,
+                end: 14,
+            },
+            EmoteSpan {
+                id: "bad".into(),
+                start: 40,
+                end: 44,
+            },
         ]);
         assert_eq!(m.tagged_emote_names(), vec!["Kappa", "LUL"]);
     }

@@ -49,7 +49,7 @@ pub struct ModelConfig {
     /// The forest is first fitted once this many active windows were seen; until then only
     /// rules decide. Default 120 (10 min).
     pub warmup_windows: usize,
-    /// Refit after this many new windows. Default 360 (30 min).
+    /// Refit after this many new windows. Default 720 (1 h).
     pub refit_every: usize,
     /// Half-life, in windows, of the baseline (EWMA). Default 360 (30 min).
     pub baseline_halflife: f64,
@@ -64,7 +64,7 @@ impl Default for ModelConfig {
             max_samples: 256,
             buffer_windows: 4_320,
             warmup_windows: 120,
-            refit_every: 360,
+            refit_every: 720,
             baseline_halflife: 360.0,
             seed: 0x5EED,
         }
@@ -140,7 +140,8 @@ impl Baseline {
     fn relative(&self, w: &WindowFeatures, hop_s: f64) -> Relative {
         // Poisson floor on rate variance: a quiet channel's 1→3 messages is not a 10σ event.
         let rate_floor = (self.rate.mean / hop_s).max(0.04) + 0.01 * self.rate.mean.powi(2);
-        let rate20_floor = (self.rate_20s.mean / (4.0 * hop_s)).max(0.01) + 0.01 * self.rate_20s.mean.powi(2);
+        let rate20_floor =
+            (self.rate_20s.mean / (4.0 * hop_s)).max(0.01) + 0.01 * self.rate_20s.mean.powi(2);
         let chat_floor = self.chatters.mean.max(1.0);
         // Shares of a window with n messages vary like p(1-p)/n at least.
         let n = f64::from(w.messages.max(1));
@@ -152,9 +153,13 @@ impl Baseline {
             laugh_z: self.laugh.z(w.laugh_share, share_floor(&self.laugh)),
             emote_z: self.emote.z(w.emote_msg_share, share_floor(&self.emote)),
             hype_z: self.hype.z(w.hype_share, share_floor(&self.hype)),
-            question_z: self.question.z(w.question_share, share_floor(&self.question)),
+            question_z: self
+                .question
+                .z(w.question_share, share_floor(&self.question)),
             dup_z: self.dup.z(w.dup_share, share_floor(&self.dup)),
-            elongated_z: self.elongated.z(w.elongated_share, share_floor(&self.elongated)),
+            elongated_z: self
+                .elongated
+                .z(w.elongated_share, share_floor(&self.elongated)),
             base_rate: self.rate.mean,
         }
     }
@@ -212,7 +217,10 @@ impl StandardScaler {
         let mut mean = vec![0.0; d];
         for r in rows {
             if r.len() != d {
-                return Err(ModelsError::DimensionMismatch { expected: d, got: r.len() });
+                return Err(ModelsError::DimensionMismatch {
+                    expected: d,
+                    got: r.len(),
+                });
             }
             for (m, x) in mean.iter_mut().zip(r) {
                 *m += x / n;
@@ -224,7 +232,10 @@ impl StandardScaler {
                 *v += (x - m).powi(2) / n;
             }
         }
-        let scale = var.into_iter().map(|v| if v > 1e-12 { v.sqrt() } else { 1.0 }).collect();
+        let scale = var
+            .into_iter()
+            .map(|v| if v > 1e-12 { v.sqrt() } else { 1.0 })
+            .collect();
         Ok(StandardScaler { mean, scale })
     }
 
@@ -285,7 +296,14 @@ impl TrainingJob {
             })
             .collect();
         let forest = self.params.check()?.fit(scaled.as_slice())?;
-        let mut scores: Vec<f64> = scaled.iter().map(|r| forest.predict(r.as_slice())).collect();
+        // The score spread comes from an even subsample: enough for a median and a 99th
+        // percentile, and it keeps refits cheap on a full buffer.
+        let step = (scaled.len() / 512).max(1);
+        let mut scores: Vec<f64> = scaled
+            .iter()
+            .step_by(step)
+            .map(|r| forest.predict(r.as_slice()))
+            .collect();
         scores.sort_unstable_by(f64::total_cmp);
         let q = |p: f64| scores[((scores.len() - 1) as f64 * p).round() as usize];
         Ok(Fitted {
@@ -434,7 +452,9 @@ impl ChannelModel {
         }
         let model: ChannelModel = serde_json::from_slice(bytes)?;
         if let Some(f) = &model.fitted {
-            if f.forest.n_features() != FEATURE_NAMES.len() || f.scaler.mean.len() != FEATURE_NAMES.len() {
+            if f.forest.n_features() != FEATURE_NAMES.len()
+                || f.scaler.mean.len() != FEATURE_NAMES.len()
+            {
                 return Err(ModelsError::Inconsistent(format!(
                     "forest has {} features, expected {}",
                     f.forest.n_features(),
@@ -443,7 +463,9 @@ impl ChannelModel {
             }
         }
         if model.buffer.iter().any(|r| r.len() != FEATURE_NAMES.len()) {
-            return Err(ModelsError::Inconsistent("training buffer rows of the wrong size".into()));
+            return Err(ModelsError::Inconsistent(
+                "training buffer rows of the wrong size".into(),
+            ));
         }
         Ok(model)
     }
@@ -464,9 +486,16 @@ mod tests {
         let mut x: u64 = 12345;
         let mut t = 0i64;
         while t < n as i64 * 5_000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             t += 100 + ((x >> 33) % 800) as i64;
-            let m = ChatMessage::plain("c", &format!("u{}", (x >> 40) % 23), words[((x >> 20) % 8) as usize], t);
+            let m = ChatMessage::plain(
+                "c",
+                &format!("u{}", (x >> 40) % 23),
+                words[((x >> 20) % 8) as usize],
+                t,
+            );
             agg.flush(t, &mut out);
             agg.record(&m);
         }
@@ -508,13 +537,26 @@ mod tests {
         assert_eq!(back.buffered(), m.buffered());
         let w = &steady_windows(3)[2];
         let x = feature_vector(w, &Relative::default());
-        assert_eq!(back.fitted.as_ref().unwrap().score(&x), m.fitted.as_ref().unwrap().score(&x));
+        assert_eq!(
+            back.fitted.as_ref().unwrap().score(&x),
+            m.fitted.as_ref().unwrap().score(&x)
+        );
 
-        assert!(matches!(ChannelModel::from_json(b"{not json"), Err(ModelsError::Corrupt(_))));
-        let old = String::from_utf8(bytes.clone()).unwrap().replacen("\"format_version\":1", "\"format_version\":0", 1);
+        assert!(matches!(
+            ChannelModel::from_json(b"{not json"),
+            Err(ModelsError::Corrupt(_))
+        ));
+        let old = String::from_utf8(bytes.clone()).unwrap().replacen(
+            "\"format_version\":1",
+            "\"format_version\":0",
+            1,
+        );
         assert!(matches!(
             ChannelModel::from_json(old.as_bytes()),
-            Err(ModelsError::FormatVersion { found: 0, expected: 1 })
+            Err(ModelsError::FormatVersion {
+                found: 0,
+                expected: 1
+            })
         ));
         assert!(ChannelModel::from_json(&bytes[..bytes.len() / 2]).is_err());
     }

@@ -28,7 +28,10 @@ pub enum Output {
     Trigger(Trigger),
     Clip(Box<ClipDecision>),
     /// `!testclip` from someone not allowed to force a clip.
-    IgnoredTestclip { login: String, at_ms: Millis },
+    IgnoredTestclip {
+        login: String,
+        at_ms: Millis,
+    },
 }
 
 /// How refits run.
@@ -65,10 +68,18 @@ pub struct DetectorStats {
 
 impl ChannelDetector {
     /// A detector for `channel`, continuing from `model` when one was saved.
-    pub fn new(channel: &str, config: DetectorConfig, model: Option<ChannelModel>, training: Training) -> Self {
+    pub fn new(
+        channel: &str,
+        config: DetectorConfig,
+        model: Option<ChannelModel>,
+        training: Training,
+    ) -> Self {
         let model = model.unwrap_or_else(|| ChannelModel::new(channel, config.model.clone()));
         let mut vocab = EmoteVocab::new(config.window.emotes.clone());
-        vocab.add_list(EmoteSource::Learned, model.learned_emotes.iter().map(String::as_str));
+        vocab.add_list(
+            EmoteSource::Learned,
+            model.learned_emotes.iter().map(String::as_str),
+        );
         Self::with_parts(channel, config, model, vocab, training)
     }
 
@@ -205,7 +216,12 @@ impl ChannelDetector {
     /// The model as it should be saved now, with the emotes learned so far.
     pub fn snapshot(&self) -> ChannelModel {
         let mut m = self.model.clone();
-        m.learned_emotes = self.aggregator.vocab().learned().map(str::to_owned).collect();
+        m.learned_emotes = self
+            .aggregator
+            .vocab()
+            .learned()
+            .map(str::to_owned)
+            .collect();
         m
     }
 }
@@ -228,13 +244,32 @@ mod tests {
     /// 30 min of calm chat with one burst of laughter at 20 min.
     fn scripted() -> Vec<ChatMessage> {
         let mut v = Vec::new();
-        let calm = ["hi", "what is this", "nice", "ok", "he is good", "lol", "gg", "hmm"];
+        let calm = [
+            "hi",
+            "what is this",
+            "nice",
+            "ok",
+            "he is good",
+            "lol",
+            "gg",
+            "hmm",
+        ];
         for i in 0..(30 * 60 * 2) {
             let t = i * 500;
-            v.push(ChatMessage::plain("c", &format!("u{}", i % 37), calm[(i % 8) as usize], t));
+            v.push(ChatMessage::plain(
+                "c",
+                &format!("u{}", i % 37),
+                calm[(i % 8) as usize],
+                t,
+            ));
             if (1200_000..1215_000).contains(&t) {
                 for k in 0..8 {
-                    v.push(ChatMessage::plain("c", &format!("f{k}_{i}"), "KEKW KEKW ㅋㅋㅋㅋ", t + k * 50));
+                    v.push(ChatMessage::plain(
+                        "c",
+                        &format!("f{k}_{i}"),
+                        "KEKW KEKW ㅋㅋㅋㅋ",
+                        t + k * 50,
+                    ));
                 }
             }
         }
@@ -251,7 +286,11 @@ mod tests {
         d.finish(&mut out);
         let c = clips(&out);
         assert_eq!(c.len(), 1, "{:#?}", c);
-        assert!((1_200_000..=1_225_000).contains(&c[0].peak_ms), "{}", c[0].peak_ms);
+        assert!(
+            (1_200_000..=1_225_000).contains(&c[0].peak_ms),
+            "{}",
+            c[0].peak_ms
+        );
         assert_eq!(c[0].fire_at_ms, c[0].trigger_ms + 7_000);
         assert!(d.model().fitted.is_some());
     }
@@ -262,7 +301,10 @@ mod tests {
         let mut out = Vec::new();
         let mut viewer = ChatMessage::plain("c", "viewer", "!testclip", 1_000);
         d.on_message(&viewer, &mut out);
-        viewer.roles = Roles { moderator: true, ..Roles::default() };
+        viewer.roles = Roles {
+            moderator: true,
+            ..Roles::default()
+        };
         viewer.login = "mod".into();
         viewer.time_ms = 2_000;
         d.on_message(&viewer, &mut out);
@@ -273,6 +315,8 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].kind, TriggerKind::Forced);
         assert_eq!(c[0].forced_by.as_deref(), Some("mod"));
-        assert!(out.iter().any(|o| matches!(o, Output::IgnoredTestclip { login, .. } if login == "viewer")));
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, Output::IgnoredTestclip { login, .. } if login == "viewer")));
     }
 }

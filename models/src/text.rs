@@ -3,7 +3,14 @@
 //! `ㅋㅋ`, Chinese `哈哈`, Japanese `www`/`笑`/`草`, Spanish `jaja`, Portuguese `kkkk`, Thai
 //! `555`, English `lol`/`KEKW`, and so on.
 
+use rustc_hash::FxHashSet;
 use std::hash::{Hash, Hasher};
+use std::sync::LazyLock;
+
+static LAUGH_SET: LazyLock<FxHashSet<&'static str>> =
+    LazyLock::new(|| LAUGH_WORDS.iter().copied().collect());
+static HYPE_SET: LazyLock<FxHashSet<&'static str>> =
+    LazyLock::new(|| HYPE_WORDS.iter().copied().collect());
 
 /// What one message says, reduced to the signals the window features need.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -31,62 +38,159 @@ pub struct TextTraits {
 }
 
 const LAUGH_WORDS: &[&str] = &[
-    "lol", "lool", "lmao", "lmfao", "rofl", "haha", "hahaha", "hehe", "xd", "kek", "kekw", "lul",
-    "lulw", "omegalul", "pepelaugh", "icant", "jaja", "jajaja", "jsjs", "kkk", "kkkk", "rsrs",
-    "mdr", "ptdr", "xdd", "ahah", "ahaha", "хаха", "ахах", "ахаха", "lel", "kekl", "lulu",
-    "4head", "elegiggle", "trihard", "kappa", "omegaroll", "pffft", "pfft", "dead", "💀",
+    "lol",
+    "lool",
+    "lmao",
+    "lmfao",
+    "rofl",
+    "haha",
+    "hahaha",
+    "hehe",
+    "xd",
+    "kek",
+    "kekw",
+    "lul",
+    "lulw",
+    "omegalul",
+    "pepelaugh",
+    "icant",
+    "jaja",
+    "jajaja",
+    "jsjs",
+    "kkk",
+    "kkkk",
+    "rsrs",
+    "mdr",
+    "ptdr",
+    "xdd",
+    "ahah",
+    "ahaha",
+    "хаха",
+    "ахах",
+    "ахаха",
+    "lel",
+    "kekl",
+    "lulu",
+    "4head",
+    "elegiggle",
+    "trihard",
+    "kappa",
+    "omegaroll",
+    "pffft",
+    "pfft",
+    "dead",
+    "💀",
 ];
 
 const HYPE_WORDS: &[&str] = &[
-    "pog", "poggers", "pogchamp", "pogu", "pogo", "poggies", "pagman", "pagchomp", "hypers",
-    "letsgo", "letsgoo", "wow", "woah", "whoa", "omg", "hype", "clutch", "insane", "holy",
-    "wtf", "gg", "ez", "ayy", "ayyy", "sheesh", "w", "goat", "kreygasm", "catjam", "clap",
-    "monkas", "monkaw", "wutface", "notlikethis", "d:", "jebaited", "nice", "sick", "unreal",
-    "가즈아", "대박", "ㄷㄷ", "ㄷㄷㄷ", "와", "우와", "오오", "미쳤다", "ㅁㅊ", "레전드", "헐",
-    "牛", "牛逼", "卧槽", "我靠", "666", "6666", "厉害", "神", "すごい", "やばい", "ヤバい",
-    "うおおお", "nossa", "vamos", "dale", "boom", "🔥", "😱", "😮",
+    "pog",
+    "poggers",
+    "pogchamp",
+    "pogu",
+    "pogo",
+    "poggies",
+    "pagman",
+    "pagchomp",
+    "hypers",
+    "letsgo",
+    "letsgoo",
+    "wow",
+    "woah",
+    "whoa",
+    "omg",
+    "hype",
+    "clutch",
+    "insane",
+    "holy",
+    "wtf",
+    "gg",
+    "ez",
+    "ayy",
+    "ayyy",
+    "sheesh",
+    "w",
+    "goat",
+    "kreygasm",
+    "catjam",
+    "clap",
+    "monkas",
+    "monkaw",
+    "wutface",
+    "notlikethis",
+    "d:",
+    "jebaited",
+    "nice",
+    "sick",
+    "unreal",
+    "가즈아",
+    "대박",
+    "ㄷㄷ",
+    "ㄷㄷㄷ",
+    "와",
+    "우와",
+    "오오",
+    "미쳤다",
+    "ㅁㅊ",
+    "레전드",
+    "헐",
+    "牛",
+    "牛逼",
+    "卧槽",
+    "我靠",
+    "666",
+    "6666",
+    "厉害",
+    "神",
+    "すごい",
+    "やばい",
+    "ヤバい",
+    "うおおお",
+    "nossa",
+    "vamos",
+    "dale",
+    "boom",
+    "🔥",
+    "😱",
+    "😮",
 ];
 
-const CLIP_WORDS: &[&str] = &["clip", "clipit", "clipped", "클립", "切片", "剪辑", "クリップ", "klip"];
+const CLIP_WORDS: &[&str] = &["clip", "klip", "클립", "切片", "剪辑", "クリップ"];
 
-fn contains_run(s: &str, needle: char, min: usize) -> bool {
-    let mut run = 0;
-    for c in s.chars() {
-        if c == needle {
-            run += 1;
-            if run >= min {
-                return true;
-            }
-        } else {
-            run = 0;
-        }
+/// Laughter (and shock) written as repeated characters, in any script: `ㅋㅋ`, `ㅎㅎ`, `哈哈`,
+/// `呵呵`, `www`, `ｗｗ`, `555`, `2333`; single `笑`, `草`, `😂`, `🤣`. Called as a run of `c`
+/// reaches `run`; returns (laugh, hype).
+#[inline]
+fn run_signal(c: char, run: u32) -> (bool, bool) {
+    match (c, run) {
+        ('ㅋ' | 'ㅎ' | '哈' | '呵' | 'ｗ', 2) | ('w' | '5' | '3', 3) => (true, false),
+        ('笑' | '草' | '😂' | '🤣', 1) => (true, false),
+        ('ㄷ', 2) => (false, true),
+        _ => (false, false),
     }
-    false
 }
 
-/// Laughter written as repeated characters, in any script: `ㅋㅋ`, `ㅎㅎ`, `哈哈`, `呵呵`,
-/// `www`, `kkkk`, `555`, `2333`, plus `笑`, `草`, `😂`, `🤣`.
-fn laugh_chars(text: &str) -> bool {
-    if text.contains('笑') || text.contains('草') || text.contains('😂') || text.contains('🤣') {
-        return true;
+/// Punctuation and symbols that do not belong in a copypasta fingerprint.
+#[inline]
+fn is_separator(c: char) -> bool {
+    if c.is_ascii() {
+        !c.is_ascii_alphanumeric()
+    } else {
+        matches!(c, '\u{2000}'..='\u{206F}' | '\u{3000}'..='\u{303F}' | '\u{FF01}'..='\u{FF0F}' | '\u{FF1A}'..='\u{FF20}')
+            || c.is_whitespace()
     }
-    contains_run(text, 'ㅋ', 2)
-        || contains_run(text, 'ㅎ', 2)
-        || text.contains("哈哈")
-        || text.contains("呵呵")
-        || text.contains("ワロタ")
-        || contains_run(text, 'w', 3)
-        || contains_run(text, 'ｗ', 2)
-        || contains_run(text, '5', 3)
-        || text.contains("2333")
 }
 
 /// Strip punctuation around a token and lower-case it into `buf`.
 fn normalise_token<'a>(token: &str, buf: &'a mut String) -> &'a str {
     buf.clear();
     let trimmed = token.trim_matches(|c: char| c.is_ascii_punctuation() && c != '?' && c != ':');
-    for c in trimmed.chars() {
-        buf.extend(c.to_lowercase());
+    if trimmed.is_ascii() {
+        buf.push_str(trimmed);
+        buf.make_ascii_lowercase();
+    } else {
+        for c in trimmed.chars() {
+            buf.extend(c.to_lowercase());
+        }
     }
     buf.as_str()
 }
@@ -111,7 +215,7 @@ fn squeeze(word: &str, buf: &mut String) {
 }
 
 fn is_laugh_word(w: &str) -> bool {
-    if LAUGH_WORDS.contains(&w) {
+    if LAUGH_SET.contains(w) {
         return true;
     }
     // hahaha / hahah / ahahah / jajaja / hehehe / kekeke of any length.
@@ -145,29 +249,40 @@ pub fn analyse(text: &str, scratch: &mut Scratch) -> TextTraits {
         chars += 1;
         if c == run_char {
             run += 1;
-            if run >= 4 && !c.is_whitespace() {
-                t.elongated = true;
-            }
         } else {
             run_char = c;
             run = 1;
         }
+        if run >= 4 && !c.is_whitespace() {
+            t.elongated = true;
+        }
+        let (laugh, hype) = run_signal(c, run);
+        t.laugh |= laugh;
+        t.hype |= hype;
         match c {
             '?' | '？' => questions += 1,
             '!' | '！' => exclaims += 1,
             _ => {}
         }
-        if c.is_uppercase() {
-            t.upper += 1;
-            t.cased += 1;
-        } else if c.is_lowercase() {
-            t.cased += 1;
+        // Only Latin, Greek and Cyrillic letters have case; skip the lookups for other scripts.
+        if c < '\u{0530}' {
+            if c.is_uppercase() {
+                t.upper += 1;
+                t.cased += 1;
+            } else if c.is_lowercase() {
+                t.cased += 1;
+            }
         }
-        if !c.is_whitespace() {
-            meaningful += 1;
+        if c.is_whitespace() {
+            continue;
         }
-        if c.is_alphanumeric() {
-            let lc = c.to_lowercase().next().unwrap_or(c);
+        meaningful += 1;
+        if !is_separator(c) {
+            let lc = if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            };
             if lc != last_norm {
                 lc.hash(&mut hasher);
                 hashed_any = true;
@@ -179,8 +294,9 @@ pub fn analyse(text: &str, scratch: &mut Scratch) -> TextTraits {
     t.fingerprint = if hashed_any { hasher.finish() | 1 } else { 0 };
     t.exclaim = exclaims >= 2;
     t.question = questions > 0 && questions * 2 >= meaningful.max(1);
-    t.laugh = laugh_chars(text);
+    t.hype |= exclaims >= 3 && text.contains("!!!");
 
+    let mut prev_lets = false;
     for token in text.split_whitespace() {
         if t.laugh && t.hype && t.clip {
             break;
@@ -194,23 +310,28 @@ pub fn analyse(text: &str, scratch: &mut Scratch) -> TextTraits {
         if !t.laugh && (is_laugh_word(w) || is_laugh_word(squeezed)) {
             t.laugh = true;
         }
-        if !t.hype && (HYPE_WORDS.contains(&w) || HYPE_WORDS.contains(&squeezed.as_str())) {
+        if !t.hype
+            && (HYPE_SET.contains(w)
+                || HYPE_SET.contains(squeezed.as_str())
+                || (prev_lets && w.starts_with("go")))
+        {
             t.hype = true;
         }
-        if !t.clip && CLIP_WORDS.iter().any(|c| w.contains(c)) {
+        prev_lets = matches!(w, "lets" | "let's" | "let’s");
+        if !t.clip && is_clip_word(w) {
             t.clip = true;
         }
     }
-    if !t.hype {
-        let lower_has = |n: &str| text.contains(n);
-        t.hype = lower_has("let's go")
-            || lower_has("lets go")
-            || lower_has("LETS GO")
-            || lower_has("LET'S GO")
-            || contains_run(text, 'ㄷ', 2)
-            || text.contains("!!!");
-    }
     t
+}
+
+/// `clip`, `clipit`, `clipped`, `klip`, `클립`, `切片`, `剪辑`, `クリップ`.
+fn is_clip_word(w: &str) -> bool {
+    if w.is_ascii() {
+        w.contains("clip") || w.contains("klip")
+    } else {
+        CLIP_WORDS.iter().any(|c| w.contains(c))
+    }
 }
 
 /// Reusable buffers for [`analyse`], so the hot path does not allocate.
@@ -231,8 +352,22 @@ mod tests {
     #[test]
     fn laughter_across_languages() {
         for s in [
-            "ㅋㅋㅋㅋㅋ", "哈哈哈", "wwwww", "KEKW", "LUL", "lmaooo", "hahahaha", "jajaja",
-            "kkkkkk", "5555", "笑", "草", "😂", "OMEGALUL", "LOOOOL", "that was so funny lol",
+            "ㅋㅋㅋㅋㅋ",
+            "哈哈哈",
+            "wwwww",
+            "KEKW",
+            "LUL",
+            "lmaooo",
+            "hahahaha",
+            "jajaja",
+            "kkkkkk",
+            "5555",
+            "笑",
+            "草",
+            "😂",
+            "OMEGALUL",
+            "LOOOOL",
+            "that was so funny lol",
         ] {
             assert!(a(s).laugh, "{s} should be laughter");
         }
@@ -272,7 +407,10 @@ mod tests {
     #[test]
     fn fingerprints_match_copies() {
         assert_eq!(a("무바라!").fingerprint, a("무바라").fingerprint);
-        assert_eq!(a("Kappa Kappa").fingerprint, a("kappa  KAPPA!!").fingerprint);
+        assert_eq!(
+            a("Kappa Kappa").fingerprint,
+            a("kappa  KAPPA!!").fingerprint
+        );
         assert_eq!(a("loool").fingerprint, a("lol").fingerprint);
         assert_ne!(a("hello").fingerprint, a("world").fingerprint);
         assert_eq!(a("???").fingerprint, 0);

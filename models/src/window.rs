@@ -28,7 +28,7 @@ pub struct WindowConfig {
     /// offline, a gap between streams); resume with the next message. Default 300,000 (5 min).
     pub max_idle_ms: Millis,
     /// VADER scores at most this many messages per window (the first ones); the mean of a
-    /// sample is what the feature needs and VADER is the costliest step per message. Default 24.
+    /// sample is what the feature needs and VADER is the costliest step per message. Default 16.
     pub sentiment_sample: u32,
     pub emotes: EmoteConfig,
 }
@@ -38,7 +38,7 @@ impl Default for WindowConfig {
         WindowConfig {
             hop_ms: 5_000,
             max_idle_ms: 300_000,
-            sentiment_sample: 24,
+            sentiment_sample: 16,
             emotes: EmoteConfig::default(),
         }
     }
@@ -102,6 +102,17 @@ impl WindowFeatures {
     pub fn end_secs(&self) -> f64 {
         self.end_ms as f64 / 1000.0
     }
+}
+
+/// Whether VADER could give `text` a non-zero score: its lexicon holds English words,
+/// ASCII emoticons (`:)`, `<3`, `^^`) and emoji. Text with none of these (Hangul, Han, kana,
+/// bare `?`/`!`) scores exactly 0, so the costly call is skipped.
+fn vader_can_score(text: &str) -> bool {
+    text.chars().any(|c| {
+        c.is_ascii_alphabetic()
+            || (c.is_ascii_punctuation() && !matches!(c, '?' | '!' | '.' | ','))
+            || c >= '\u{2190}' && !matches!(c, '\u{3000}'..='\u{D7FF}' | '\u{F900}'..='\u{FFEF}')
+    })
 }
 
 /// Running counts of the open bucket.
@@ -259,7 +270,9 @@ impl WindowAggregator {
         match &msg.event {
             Some(ChatEvent::Bits { bits }) => b.bits = b.bits.saturating_add(*bits),
             Some(ChatEvent::Sub { .. }) => b.subs += 1,
-            Some(ChatEvent::Raid { viewers }) => b.raid_viewers = b.raid_viewers.saturating_add(*viewers),
+            Some(ChatEvent::Raid { viewers }) => {
+                b.raid_viewers = b.raid_viewers.saturating_add(*viewers)
+            }
             None => {}
         }
         if msg.text.is_empty() {
@@ -283,7 +296,9 @@ impl WindowAggregator {
             }
         }
         if b.sentiment_n < self.config.sentiment_sample {
-            b.sentiment_sum += VADER.polarity_scores(&msg.text).compound;
+            if vader_can_score(&msg.text) {
+                b.sentiment_sum += VADER.polarity_scores(&msg.text).compound;
+            }
             b.sentiment_n += 1;
         }
 
@@ -446,12 +461,20 @@ impl WindowAggregator {
             question_share: f64::from(b.question) / nf,
             exclaim_share: f64::from(b.exclaim) / nf,
             elongated_share: f64::from(b.elongated) / nf,
-            caps_ratio: if b.cased == 0 { 0.0 } else { b.upper as f64 / b.cased as f64 },
+            caps_ratio: if b.cased == 0 {
+                0.0
+            } else {
+                b.upper as f64 / b.cased as f64
+            },
             dup_share: f64::from(dups) / nf,
             top_phrase,
             top_phrase_share,
             mean_len: b.chars as f64 / nf,
-            sentiment: if b.sentiment_n == 0 { 0.0 } else { b.sentiment_sum / f64::from(b.sentiment_n) },
+            sentiment: if b.sentiment_n == 0 {
+                0.0
+            } else {
+                b.sentiment_sum / f64::from(b.sentiment_n)
+            },
             clip_mentions: b.clip,
             bits: b.bits,
             subs: b.subs,
@@ -505,14 +528,28 @@ mod tests {
         assert!((w[1].laugh_share - 1.0).abs() < 1e-9);
         assert_eq!(w[2].messages, 1);
         assert!((w[2].question_share - 1.0).abs() < 1e-9);
-        assert!((w[1].rate_20s - 4.0 / 10.0).abs() < 1e-9, "{}", w[1].rate_20s);
+        assert!(
+            (w[1].rate_20s - 4.0 / 10.0).abs() < 1e-9,
+            "{}",
+            w[1].rate_20s
+        );
         assert_eq!(w[2].chatters_60s, 4);
     }
 
     #[test]
     fn copypasta_and_top_phrase() {
         let msgs: Vec<_> = (0..6)
-            .map(|i| msg(i * 100, &format!("u{i}"), &if i < 4 { "무바라!".to_owned() } else { format!("other {i}") }))
+            .map(|i| {
+                msg(
+                    i * 100,
+                    &format!("u{i}"),
+                    &if i < 4 {
+                        "무바라!".to_owned()
+                    } else {
+                        format!("other {i}")
+                    },
+                )
+            })
             .collect();
         let w = run(&msgs, 5_000);
         assert_eq!(w[0].top_phrase.as_deref(), Some("무바라!"));
@@ -536,7 +573,11 @@ mod tests {
         agg.record(&msg(9_000, "a", "late"));
         agg.flush(20_000, &mut out);
         assert_eq!(agg.late_messages(), 1);
-        assert_eq!(out.iter().map(|w| w.messages).sum::<u32>(), 2, "late message kept");
+        assert_eq!(
+            out.iter().map(|w| w.messages).sum::<u32>(),
+            2,
+            "late message kept"
+        );
     }
 
     #[test]
@@ -547,5 +588,23 @@ mod tests {
         let w = run(&msgs, 5_000);
         assert!(w[0].emotes >= 6, "{}", w[0].emotes);
         assert_eq!(w[0].top_emote.as_deref(), Some("kimdoeOOPS"));
+    }
+
+    #[test]
+    fn vader_skip_is_exact() {
+        for t in [
+            "ㅋㅋㅋㅋ",
+            "哈哈哈 ?",
+            "わろた！",
+            "???",
+            "무바라!",
+            "ㄷㄷ...",
+        ] {
+            assert!(!vader_can_score(t), "{t}");
+            assert_eq!(VADER.polarity_scores(t).compound, 0.0, "{t}");
+        }
+        for t in ["good", ":)", "<3", "😂", "^^"] {
+            assert!(vader_can_score(t), "{t}");
+        }
     }
 }

@@ -8,13 +8,23 @@ use std::path::{Path, PathBuf};
 
 /// Write `<dir>/<stream id>.svg`; returns its path.
 pub fn write_chart(dir: &Path, s: &Stream, labels: &Labels) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(|source| RelayError::Write { path: dir.to_owned(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| RelayError::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
     let path = dir.join(format!("{}.svg", s.id));
-    draw(&path, s, labels).map_err(|e| RelayError::Chart { path: path.clone(), reason: e.to_string() })?;
+    draw(&path, s, labels).map_err(|e| RelayError::Chart {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     Ok(path)
 }
 
-fn draw(path: &Path, s: &Stream, labels: &Labels) -> std::result::Result<(), Box<dyn std::error::Error>> {
+fn draw(
+    path: &Path,
+    s: &Stream,
+    labels: &Labels,
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let minutes = (s.seconds / 60.0).max(1.0);
     let root = SVGBackend::new(path, (1600, 640)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -23,22 +33,41 @@ fn draw(path: &Path, s: &Stream, labels: &Labels) -> std::result::Result<(), Box
     let max_score = s.windows.iter().map(|w| w.2).fold(1.0, f64::max);
 
     let mut rate = ChartBuilder::on(&top)
-        .caption(format!("{}: messages per second (5 s windows)", s.id), ("sans-serif", 18))
+        .caption(
+            format!("{}: messages per second (5 s windows)", s.id),
+            ("sans-serif", 18),
+        )
         .margin(8)
         .x_label_area_size(28)
         .y_label_area_size(48)
         .build_cartesian_2d(0.0..minutes, 0.0..max_rate * 1.05)?;
-    rate.configure_mesh().x_desc("minutes").y_desc("msgs/s").draw()?;
-    rate.draw_series(LineSeries::new(s.windows.iter().map(|w| (w.0 / 60.0, w.1)), &BLUE))?;
+    rate.configure_mesh()
+        .x_desc("minutes")
+        .y_desc("msgs/s")
+        .draw()?;
+    rate.draw_series(LineSeries::new(
+        s.windows.iter().map(|w| (w.0 / 60.0, w.1)),
+        &BLUE,
+    ))?;
 
     let mut score = ChartBuilder::on(&bottom)
-        .caption("combined score · red: clips · green: labels · grey: z-score baseline", ("sans-serif", 16))
+        .caption(
+            "combined score · red: clips · green: labels · grey: z-score baseline",
+            ("sans-serif", 16),
+        )
         .margin(8)
         .x_label_area_size(28)
         .y_label_area_size(48)
         .build_cartesian_2d(0.0..minutes, 0.0..max_score * 1.05)?;
-    score.configure_mesh().x_desc("minutes").y_desc("score").draw()?;
-    score.draw_series(LineSeries::new(s.windows.iter().map(|w| (w.0 / 60.0, w.2)), &BLACK))?;
+    score
+        .configure_mesh()
+        .x_desc("minutes")
+        .y_desc("score")
+        .draw()?;
+    score.draw_series(LineSeries::new(
+        s.windows.iter().map(|w| (w.0 / 60.0, w.2)),
+        &BLACK,
+    ))?;
 
     let vline = |t: f64, top: f64| vec![(t / 60.0, 0.0), (t / 60.0, top)];
     let h = max_score * 1.05;
@@ -58,11 +87,19 @@ fn draw(path: &Path, s: &Stream, labels: &Labels) -> std::result::Result<(), Box
         }
     }
     for d in &s.baseline {
-        score.draw_series(std::iter::once(Circle::new((d.t / 60.0, h * 0.03), 3, RGBColor(150, 150, 150).filled())))?;
+        score.draw_series(std::iter::once(Circle::new(
+            (d.t / 60.0, h * 0.03),
+            3,
+            RGBColor(150, 150, 150).filled(),
+        )))?;
     }
     for d in &s.ours {
         score.draw_series(LineSeries::new(vline(d.t, d.score), RED.stroke_width(2)))?;
-        score.draw_series(std::iter::once(Circle::new((d.t / 60.0, d.score), 4, RED.filled())))?;
+        score.draw_series(std::iter::once(Circle::new(
+            (d.t / 60.0, d.score),
+            4,
+            RED.filled(),
+        )))?;
     }
     root.present()?;
     Ok(())

@@ -25,28 +25,64 @@ pub enum Labels {
 
 /// Read a labels CSV (header `vod_id,offset_s` or `vod_id,start_s,end_s`).
 pub fn load_labels(path: &Path) -> Result<Labels> {
-    let text = std::fs::read_to_string(path).map_err(|source| RelayError::Read { path: path.to_owned(), source })?;
-    let bad = |line: usize, reason: String| RelayError::Labels { path: path.to_owned(), line, reason };
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines.next().ok_or_else(|| RelayError::EmptyFile { path: path.to_owned() })?;
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
-    let intervals = match cols.as_slice() {
-        [_, "offset_s"] => false,
-        [_, "start_s", "end_s"] => true,
-        _ => return Err(bad(1, format!("expected header `vod_id,offset_s` or `vod_id,start_s,end_s`, got {header:?}"))),
+    let text = std::fs::read_to_string(path).map_err(|source| RelayError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let bad = |line: usize, reason: String| RelayError::Labels {
+        path: path.to_owned(),
+        line,
+        reason,
     };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines.next().ok_or_else(|| RelayError::EmptyFile {
+        path: path.to_owned(),
+    })?;
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let intervals =
+        match cols.as_slice() {
+            [_, "offset_s"] => false,
+            [_, "start_s", "end_s"] => true,
+            _ => return Err(bad(
+                1,
+                format!(
+                    "expected header `vod_id,offset_s` or `vod_id,start_s,end_s`, got {header:?}"
+                ),
+            )),
+        };
     let mut points: HashMap<String, Vec<f64>> = HashMap::new();
     let mut spans: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
     for (i, line) in lines {
         let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        let num = |s: &str| s.parse::<f64>().map_err(|e| bad(i + 1, format!("{s:?}: {e}")));
+        let num = |s: &str| {
+            s.parse::<f64>()
+                .map_err(|e| bad(i + 1, format!("{s:?}: {e}")))
+        };
         match (intervals, f.as_slice()) {
             (false, [id, o]) => points.entry((*id).to_owned()).or_default().push(num(o)?),
-            (true, [id, s, e]) => spans.entry((*id).to_owned()).or_default().push((num(s)?, num(e)?)),
-            _ => return Err(bad(i + 1, format!("expected {} fields: {line:?}", if intervals { 3 } else { 2 }))),
+            (true, [id, s, e]) => spans
+                .entry((*id).to_owned())
+                .or_default()
+                .push((num(s)?, num(e)?)),
+            _ => {
+                return Err(bad(
+                    i + 1,
+                    format!(
+                        "expected {} fields: {line:?}",
+                        if intervals { 3 } else { 2 }
+                    ),
+                ))
+            }
         }
     }
-    Ok(if intervals { Labels::Intervals(spans) } else { Labels::Points(points) })
+    Ok(if intervals {
+        Labels::Intervals(spans)
+    } else {
+        Labels::Points(points)
+    })
 }
 
 /// One detection: chat time (s) and its score.
@@ -79,7 +115,9 @@ pub fn zscore_baseline(per_second: &[u32]) -> Vec<Detection> {
         prefix[i + 1] = prefix[i] + u64::from(*c);
     }
     // x[t] = messages in (t-20, t]
-    let x: Vec<f64> = (0..n).map(|t| (prefix[t + 1] - prefix[(t + 1).saturating_sub(W)]) as f64).collect();
+    let x: Vec<f64> = (0..n)
+        .map(|t| (prefix[t + 1] - prefix[(t + 1).saturating_sub(W)]) as f64)
+        .collect();
     let mut px = vec![0f64; n + 1];
     let mut pxx = vec![0f64; n + 1];
     for t in 0..n {
@@ -96,7 +134,10 @@ pub fn zscore_baseline(per_second: &[u32]) -> Vec<Detection> {
         let sd = var.sqrt().max(1.0);
         let z = (x[t] - mean) / sd;
         if z >= 2.0 && t >= cooldown_until {
-            out.push(Detection { t: t as f64, score: z });
+            out.push(Detection {
+                t: t as f64,
+                score: z,
+            });
             cooldown_until = t + 30;
         }
     }
@@ -145,17 +186,26 @@ pub struct PointScores {
     pub clips_per_hour: f64,
 }
 
-pub fn score_points(streams: &[Stream], labels: &HashMap<String, Vec<f64>>, pick: fn(&Stream) -> &[Detection]) -> PointScores {
+pub fn score_points(
+    streams: &[Stream],
+    labels: &HashMap<String, Vec<f64>>,
+    pick: fn(&Stream) -> &[Detection],
+) -> PointScores {
     let hours: f64 = streams.iter().map(|s| s.seconds).sum::<f64>() / 3600.0;
-    let total: usize = streams.iter().map(|s| labels.get(&s.id).map_or(0, Vec::len)).sum();
+    let total: usize = streams
+        .iter()
+        .map(|s| labels.get(&s.id).map_or(0, Vec::len))
+        .sum();
     let caught = |budget: f64| -> usize {
         streams
             .iter()
             .map(|s| {
                 let kept = top_k(pick(s), budget_k(budget, s.seconds));
-                labels
-                    .get(&s.id)
-                    .map_or(0, |ls| ls.iter().filter(|o| kept.iter().any(|d| d.t >= *o - 10.0 && d.t <= *o + 60.0)).count())
+                labels.get(&s.id).map_or(0, |ls| {
+                    ls.iter()
+                        .filter(|o| kept.iter().any(|d| d.t >= *o - 10.0 && d.t <= *o + 60.0))
+                        .count()
+                })
             })
             .sum()
     };
@@ -167,7 +217,8 @@ pub fn score_points(streams: &[Stream], labels: &HashMap<String, Vec<f64>>, pick
         recall_at_8: r(caught(8.0)),
         caught_at_4: c4,
         labels: total,
-        clips_per_hour: streams.iter().map(|s| pick(s).len()).sum::<usize>() as f64 / hours.max(1e-9),
+        clips_per_hour: streams.iter().map(|s| pick(s).len()).sum::<usize>() as f64
+            / hours.max(1e-9),
     }
 }
 
@@ -183,8 +234,14 @@ pub struct IntervalScores {
     pub clips_per_hour: f64,
 }
 
-pub fn score_intervals(streams: &[Stream], labels: &HashMap<String, Vec<(f64, f64)>>, pick: fn(&Stream) -> &[Detection]) -> IntervalScores {
-    let correct = |d: &Detection, ls: &[(f64, f64)]| ls.iter().any(|(s, e)| d.t >= s - 10.0 && d.t <= e + 30.0);
+pub fn score_intervals(
+    streams: &[Stream],
+    labels: &HashMap<String, Vec<(f64, f64)>>,
+    pick: fn(&Stream) -> &[Detection],
+) -> IntervalScores {
+    let correct = |d: &Detection, ls: &[(f64, f64)]| {
+        ls.iter().any(|(s, e)| d.t >= s - 10.0 && d.t <= e + 30.0)
+    };
     let (mut det, mut ok, mut det4, mut ok4) = (0usize, 0usize, 0usize, 0usize);
     let (mut hit, mut hit4, mut total) = (0usize, 0usize, 0usize);
     let (mut covered, mut seconds) = (0f64, 0f64);
@@ -198,12 +255,19 @@ pub fn score_intervals(streams: &[Stream], labels: &HashMap<String, Vec<(f64, f6
         det4 += kept.len();
         ok4 += kept.iter().filter(|d| correct(d, ls)).count();
         total += ls.len();
-        let hits = |ds: &[Detection]| ls.iter().filter(|(a, b)| ds.iter().any(|d| d.t >= a - 10.0 && d.t <= b + 30.0)).count();
+        let hits = |ds: &[Detection]| {
+            ls.iter()
+                .filter(|(a, b)| ds.iter().any(|d| d.t >= a - 10.0 && d.t <= b + 30.0))
+                .count()
+        };
         hit += hits(all);
         hit4 += hits(&kept);
         // Chance: share of seconds where a detection would be correct.
         let dur = s.seconds.max(1.0);
-        let mut spans: Vec<(f64, f64)> = ls.iter().map(|(a, b)| ((a - 10.0).max(0.0), (b + 30.0).min(dur))).collect();
+        let mut spans: Vec<(f64, f64)> = ls
+            .iter()
+            .map(|(a, b)| ((a - 10.0).max(0.0), (b + 30.0).min(dur)))
+            .collect();
         spans.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut cur: Option<(f64, f64)> = None;
         for (a, b) in spans {
@@ -226,7 +290,11 @@ pub fn score_intervals(streams: &[Stream], labels: &HashMap<String, Vec<(f64, f6
     IntervalScores {
         precision: p,
         recall: r,
-        f1: if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 },
+        f1: if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        },
         precision_at_4: ok4 as f64 / det4.max(1) as f64,
         recall_at_4: hit4 as f64 / total.max(1) as f64,
         chance: covered / seconds.max(1.0),
@@ -240,13 +308,19 @@ struct Collect {
 }
 
 fn stream_id(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 impl Collect {
     fn current(&mut self, path: &Path) -> &mut Stream {
         if self.streams.last().is_none_or(|s| s.path != path) {
-            self.streams.push(Stream { id: stream_id(path), path: path.to_owned(), ..Stream::default() });
+            self.streams.push(Stream {
+                id: stream_id(path),
+                path: path.to_owned(),
+                ..Stream::default()
+            });
         }
         let i = self.streams.len() - 1;
         &mut self.streams[i]
@@ -256,7 +330,10 @@ impl Collect {
 impl ReplaySink for Collect {
     fn clip(&mut self, clip: &ReplayClip, decision: &ClipDecision) {
         let s = self.current(Path::new(&clip.source));
-        s.ours.push(Detection { t: clip.at, score: decision.score });
+        s.ours.push(Detection {
+            t: clip.at,
+            score: decision.score,
+        });
     }
     fn window(&mut self, source: &Path, w: &ScoredWindow) {
         if self.keep_windows {
@@ -274,17 +351,34 @@ impl ReplaySink for Collect {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "labels", rename_all = "snake_case")]
 pub enum Report {
-    Points { ours: PointScores, baseline: PointScores },
-    Intervals { ours: IntervalScores, baseline: IntervalScores },
+    Points {
+        ours: PointScores,
+        baseline: PointScores,
+    },
+    Intervals {
+        ours: IntervalScores,
+        baseline: IntervalScores,
+    },
 }
 
 /// Replay `files` (as `clipper replay` would) and score against `labels`.
-pub fn evaluate(files: &[PathBuf], labels: &Labels, opts: &ReplayOptions, chart_dir: Option<&Path>) -> Result<(Report, Vec<Stream>, replay::ReplaySummary)> {
-    let mut sink = Collect { streams: Vec::new(), keep_windows: chart_dir.is_some() };
+pub fn evaluate(
+    files: &[PathBuf],
+    labels: &Labels,
+    opts: &ReplayOptions,
+    chart_dir: Option<&Path>,
+) -> Result<(Report, Vec<Stream>, replay::ReplaySummary)> {
+    let mut sink = Collect {
+        streams: Vec::new(),
+        keep_windows: chart_dir.is_some(),
+    };
     let summary = replay::replay_files(files, opts, &mut sink)?;
     let mut streams = sink.streams;
     for s in &mut streams {
-        let channel = opts.channel.clone().unwrap_or_else(|| replay::default_channel(&s.path));
+        let channel = opts
+            .channel
+            .clone()
+            .unwrap_or_else(|| replay::default_channel(&s.path));
         s.baseline = zscore_baseline(&per_second_counts(&s.path, &channel)?);
     }
     fn ours(s: &Stream) -> &[Detection] {
@@ -294,8 +388,14 @@ pub fn evaluate(files: &[PathBuf], labels: &Labels, opts: &ReplayOptions, chart_
         &s.baseline
     }
     let report = match labels {
-        Labels::Points(l) => Report::Points { ours: score_points(&streams, l, ours), baseline: score_points(&streams, l, base) },
-        Labels::Intervals(l) => Report::Intervals { ours: score_intervals(&streams, l, ours), baseline: score_intervals(&streams, l, base) },
+        Labels::Points(l) => Report::Points {
+            ours: score_points(&streams, l, ours),
+            baseline: score_points(&streams, l, base),
+        },
+        Labels::Intervals(l) => Report::Intervals {
+            ours: score_intervals(&streams, l, ours),
+            baseline: score_intervals(&streams, l, base),
+        },
     };
     if let Some(dir) = chart_dir {
         for s in &streams {
@@ -310,7 +410,10 @@ pub fn render(report: &Report, streams: usize, hours: f64) -> String {
     match report {
         Report::Points { ours, baseline } => {
             let row = |name: &str, s: &PointScores| {
-                format!("{name:<18} {:>8.2} {:>7.2} {:>7.2} {:>7.2}\n", s.clips_per_hour, s.recall_at_2, s.recall_at_4, s.recall_at_8)
+                format!(
+                    "{name:<18} {:>8.2} {:>7.2} {:>7.2} {:>7.2}\n",
+                    s.clips_per_hour, s.recall_at_2, s.recall_at_4, s.recall_at_8
+                )
             };
             format!(
                 "{streams} streams, {hours:.1} h, {} labels (hot-clip recall at a budget)\n{:<18} {:>8} {:>7} {:>7} {:>7}\n{}{}",
@@ -323,7 +426,13 @@ pub fn render(report: &Report, streams: usize, hours: f64) -> String {
             let row = |name: &str, s: &IntervalScores| {
                 format!(
                     "{name:<18} {:>8.2} {:>6.2} {:>6.2} {:>6.2} {:>7.2} {:>7.2} {:>7.2}\n",
-                    s.clips_per_hour, s.precision, s.recall, s.f1, s.precision_at_4, s.recall_at_4, s.chance
+                    s.clips_per_hour,
+                    s.precision,
+                    s.recall,
+                    s.f1,
+                    s.precision_at_4,
+                    s.recall_at_4,
+                    s.chance
                 )
             };
             format!(
@@ -344,7 +453,10 @@ mod tests {
         Stream {
             id: id.into(),
             seconds: secs,
-            ours: ours.iter().map(|&(t, score)| Detection { t, score }).collect(),
+            ours: ours
+                .iter()
+                .map(|&(t, score)| Detection { t, score })
+                .collect(),
             ..Stream::default()
         }
     }
@@ -354,20 +466,33 @@ mod tests {
         let labels: HashMap<String, Vec<f64>> = [("a".to_owned(), vec![100.0, 1000.0])].into();
         // 1 hour: budget 2 keeps the two best. Label 100 caught by t=150 (≤ o+60), 1000 only by
         // t=985 (≥ o-10) which scores lowest.
-        let s = vec![stream("a", 3600.0, &[(150.0, 0.9), (985.0, 0.1), (2000.0, 0.8), (3000.0, 0.7)])];
+        let s = vec![stream(
+            "a",
+            3600.0,
+            &[(150.0, 0.9), (985.0, 0.1), (2000.0, 0.8), (3000.0, 0.7)],
+        )];
         let r = score_points(&s, &labels, |s| &s.ours);
         assert_eq!(r.labels, 2);
         assert!((r.recall_at_2 - 0.5).abs() < 1e-9);
         assert!((r.recall_at_4 - 1.0).abs() < 1e-9);
         assert!((r.clips_per_hour - 4.0).abs() < 1e-9);
         let s = vec![stream("a", 3600.0, &[(161.0, 0.9), (989.0, 0.9)])];
-        assert_eq!(score_points(&s, &labels, |s| &s.ours).caught_at_4, 1, "161 is past o+60, 989 is within o-10");
+        assert_eq!(
+            score_points(&s, &labels, |s| &s.ours).caught_at_4,
+            1,
+            "161 is past o+60, 989 is within o-10"
+        );
     }
 
     #[test]
     fn interval_scores_and_chance() {
-        let labels: HashMap<String, Vec<(f64, f64)>> = [("a".to_owned(), vec![(100.0, 110.0), (500.0, 520.0)])].into();
-        let s = vec![stream("a", 1000.0, &[(95.0, 1.0), (135.0, 0.5), (700.0, 0.2)])];
+        let labels: HashMap<String, Vec<(f64, f64)>> =
+            [("a".to_owned(), vec![(100.0, 110.0), (500.0, 520.0)])].into();
+        let s = vec![stream(
+            "a",
+            1000.0,
+            &[(95.0, 1.0), (135.0, 0.5), (700.0, 0.2)],
+        )];
         let r = score_intervals(&s, &labels, |s| &s.ours);
         assert!((r.precision - 2.0 / 3.0).abs() < 1e-9);
         assert!((r.recall - 0.5).abs() < 1e-9);
@@ -395,7 +520,9 @@ mod tests {
         std::fs::write(&p, "vod_id,offset_s\n1,10\n1,20\n2,5\n").unwrap();
         assert!(matches!(load_labels(&p).unwrap(), Labels::Points(m) if m["1"].len() == 2));
         std::fs::write(&p, "vod_id,start_s,end_s\n1,10,20\n").unwrap();
-        assert!(matches!(load_labels(&p).unwrap(), Labels::Intervals(m) if m["1"] == vec![(10.0, 20.0)]));
+        assert!(
+            matches!(load_labels(&p).unwrap(), Labels::Intervals(m) if m["1"] == vec![(10.0, 20.0)])
+        );
         std::fs::write(&p, "vod_id,start_s,end_s\n1,x,20\n").unwrap();
         assert!(load_labels(&p).unwrap_err().to_string().contains(":2:"));
         std::fs::write(&p, "a,b\n").unwrap();

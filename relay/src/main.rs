@@ -9,7 +9,11 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "clipper", version, about = "Clips the moments Twitch chat explodes")]
+#[command(
+    name = "clipper",
+    version,
+    about = "Clips the moments Twitch chat explodes"
+)]
 struct Cli {
     /// Log as JSON lines (for log collectors). Levels via RUST_LOG (default: info).
     #[arg(long, global = true)]
@@ -61,7 +65,9 @@ enum Command {
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -73,7 +79,8 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<DetectorConfig> {
     match path {
         None => Ok(DetectorConfig::default()),
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))
         }
     }
@@ -88,7 +95,9 @@ struct PrintClips {
 impl ReplaySink for PrintClips {
     fn clip(&mut self, clip: &ReplayClip, _decision: &ClipDecision) {
         let r = if self.json {
-            serde_json::to_string(clip).map_err(std::io::Error::other).and_then(|s| writeln!(self.out, "{s}"))
+            serde_json::to_string(clip)
+                .map_err(std::io::Error::other)
+                .and_then(|s| writeln!(self.out, "{s}"))
         } else {
             let t = clip.at as i64;
             writeln!(
@@ -115,9 +124,23 @@ fn main() -> anyhow::Result<()> {
     let config = load_config(cli.config.as_ref())?;
     let progress = std::io::stderr().is_terminal();
     match cli.command {
-        Command::Replay { channel, models_dir, json, files } => {
-            let opts = ReplayOptions { channel, models_dir, config, progress };
-            let mut sink = PrintClips { json, out: std::io::stdout().lock(), error: None };
+        Command::Replay {
+            channel,
+            models_dir,
+            json,
+            files,
+        } => {
+            let opts = ReplayOptions {
+                channel,
+                models_dir,
+                config,
+                progress,
+            };
+            let mut sink = PrintClips {
+                json,
+                out: std::io::stdout().lock(),
+                error: None,
+            };
             let s = replay::replay_files(&files, &opts, &mut sink)?;
             if let Some(e) = sink.error {
                 // A closed pipe (`| head`) is not worth a failure message.
@@ -137,19 +160,40 @@ fn main() -> anyhow::Result<()> {
                 s.messages_per_second()
             );
         }
-        Command::Eval { labels, channel, models_dir, chart_dir, json, files } => {
+        Command::Eval {
+            labels,
+            channel,
+            models_dir,
+            chart_dir,
+            json,
+            files,
+        } => {
             let labels = eval::load_labels(&labels)?;
-            let opts = ReplayOptions { channel, models_dir, config, progress };
-            let (report, streams, s) = eval::evaluate(&files, &labels, &opts, chart_dir.as_deref())?;
+            let opts = ReplayOptions {
+                channel,
+                models_dir,
+                config,
+                progress,
+            };
+            let (report, streams, s) =
+                eval::evaluate(&files, &labels, &opts, chart_dir.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", eval::render(&report, streams.len(), s.log_seconds / 3600.0));
+                print!(
+                    "{}",
+                    eval::render(&report, streams.len(), s.log_seconds / 3600.0)
+                );
             }
             if let Some(dir) = chart_dir {
                 eprintln!("charts in {}", dir.display());
             }
-            eprintln!("{} messages in {:.1} s ({:.0} messages/s)", s.messages, s.elapsed_seconds, s.messages_per_second());
+            eprintln!(
+                "{} messages in {:.1} s ({:.0} messages/s)",
+                s.messages,
+                s.elapsed_seconds,
+                s.messages_per_second()
+            );
         }
     }
     Ok(())

@@ -109,21 +109,37 @@ pub fn default_channel(path: &Path) -> String {
 /// Replay the files in order. Each file is one stream: windows and cooldowns start afresh, the
 /// channel's model (baseline, forest, learned emotes) carries over from file to file, and to
 /// and from `models_dir` when given.
-pub fn replay_files(files: &[PathBuf], opts: &ReplayOptions, sink: &mut dyn ReplaySink) -> Result<ReplaySummary> {
+pub fn replay_files(
+    files: &[PathBuf],
+    opts: &ReplayOptions,
+    sink: &mut dyn ReplaySink,
+) -> Result<ReplaySummary> {
     let started = Instant::now();
     let mut summary = ReplaySummary::default();
     let mut models: HashMap<String, clipper_models::ChannelModel> = HashMap::new();
     let mut out = Vec::with_capacity(64);
     for path in files {
-        let channel = opts.channel.clone().unwrap_or_else(|| default_channel(path));
-        let file = File::open(path).map_err(|source| RelayError::Open { path: path.clone(), source })?;
+        let channel = opts
+            .channel
+            .clone()
+            .unwrap_or_else(|| default_channel(path));
+        let file = File::open(path).map_err(|source| RelayError::Open {
+            path: path.clone(),
+            source,
+        })?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         let bar = if opts.progress {
             let bar = ProgressBar::new(len);
-            if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
+            if let Ok(style) = ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            ) {
                 bar.set_style(style.progress_chars("=> "));
             }
-            bar.set_prefix(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+            bar.set_prefix(
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
             bar
         } else {
             ProgressBar::hidden()
@@ -145,7 +161,12 @@ pub fn replay_files(files: &[PathBuf], opts: &ReplayOptions, sink: &mut dyn Repl
                             None => None,
                         },
                     };
-                    let d = ChannelDetector::new(&msg.channel, opts.config.clone(), model, Training::Inline);
+                    let d = ChannelDetector::new(
+                        &msg.channel,
+                        opts.config.clone(),
+                        model,
+                        Training::Inline,
+                    );
                     detectors.entry(msg.channel.clone()).or_insert(d)
                 }
             };
@@ -190,7 +211,12 @@ pub fn replay_files(files: &[PathBuf], opts: &ReplayOptions, sink: &mut dyn Repl
     Ok(summary)
 }
 
-fn drain(out: &mut Vec<Output>, path: &Path, sink: &mut dyn ReplaySink, summary: &mut ReplaySummary) {
+fn drain(
+    out: &mut Vec<Output>,
+    path: &Path,
+    sink: &mut dyn ReplaySink,
+    summary: &mut ReplaySummary,
+) {
     for o in out.drain(..) {
         match o {
             Output::Window(w) => {

@@ -8,7 +8,13 @@ use std::path::{Path, PathBuf};
 pub fn model_path(dir: &Path, channel: &str) -> PathBuf {
     let safe: String = channel
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     dir.join(format!("{safe}.clipper-model.json"))
 }
@@ -37,12 +43,24 @@ pub fn load_model(dir: &Path, channel: &str) -> Result<Option<ChannelModel>> {
 
 /// Save a channel's model atomically (write a temporary file, then rename).
 pub fn save_model(dir: &Path, model: &ChannelModel) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(|source| RelayError::Write { path: dir.to_owned(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| RelayError::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
     let path = model_path(dir, &model.channel);
     let tmp = path.with_extension("json.tmp");
-    let bytes = model.to_json().map_err(|source| RelayError::Model { channel: model.channel.clone(), source })?;
-    std::fs::write(&tmp, bytes).map_err(|source| RelayError::Write { path: tmp.clone(), source })?;
-    std::fs::rename(&tmp, &path).map_err(|source| RelayError::Write { path: path.clone(), source })?;
+    let bytes = model.to_json().map_err(|source| RelayError::Model {
+        channel: model.channel.clone(),
+        source,
+    })?;
+    std::fs::write(&tmp, bytes).map_err(|source| RelayError::Write {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, &path).map_err(|source| RelayError::Write {
+        path: path.clone(),
+        source,
+    })?;
     Ok(path)
 }
 
@@ -57,7 +75,10 @@ mod tests {
         let m = ChannelModel::new("chan", Default::default());
         let p = save_model(dir.path(), &m).unwrap();
         assert!(p.ends_with("chan.clipper-model.json"));
-        assert_eq!(load_model(dir.path(), "chan").unwrap().unwrap().channel, "chan");
+        assert_eq!(
+            load_model(dir.path(), "chan").unwrap().unwrap().channel,
+            "chan"
+        );
         std::fs::write(&p, b"\x00garbage").unwrap();
         assert!(load_model(dir.path(), "chan").unwrap().is_none());
         assert!(p.with_extension("json.corrupt").exists());
