@@ -41,7 +41,10 @@ pub struct DecisionConfig {
     pub laughter_share: f64,
     /// Clip-call rule: messages asking for a clip in one window. Default 3.
     pub clip_calls: u32,
-    /// Weights of the combined score's parts (activity, content, anomaly, rules).
+    /// Weights of the combined score's parts. Defaults: activity 0.4, content 0.45, anomaly
+    /// 0.15 (normalised to sum 1), plus 0.15 per rule that fired. The forest's score is the
+    /// least discriminative part on labelled chat, so it weighs least; it matters most where
+    /// rate and content look ordinary but their combination is not.
     pub weight_activity: f64,
     pub weight_content: f64,
     pub weight_anomaly: f64,
@@ -63,8 +66,8 @@ impl Default for DecisionConfig {
             laughter_share: 0.45,
             clip_calls: 3,
             weight_activity: 0.4,
-            weight_content: 0.35,
-            weight_anomaly: 0.25,
+            weight_content: 0.45,
+            weight_anomaly: 0.15,
             weight_rules: 0.15,
         }
     }

@@ -38,6 +38,9 @@ enum Command {
         /// One JSON object per clip on stdout.
         #[arg(long)]
         json: bool,
+        /// Also print every scored window (features, baseline z-scores, scores) as JSON lines.
+        #[arg(long)]
+        windows: bool,
         /// Chat files, replayed in the order given (one stream each).
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -88,11 +91,22 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<DetectorConfig> {
 
 struct PrintClips {
     json: bool,
+    windows: bool,
     out: std::io::StdoutLock<'static>,
     error: Option<std::io::Error>,
 }
 
 impl ReplaySink for PrintClips {
+    fn window(&mut self, source: &std::path::Path, w: &clipper_models::ScoredWindow) {
+        if !self.windows {
+            return;
+        }
+        let line = serde_json::json!({ "type": "window", "source": source.display().to_string(), "window": w });
+        if let Err(e) = writeln!(self.out, "{line}") {
+            self.error.get_or_insert(e);
+        }
+    }
+
     fn clip(&mut self, clip: &ReplayClip, _decision: &ClipDecision) {
         let r = if self.json {
             serde_json::to_string(clip)
@@ -128,6 +142,7 @@ fn main() -> anyhow::Result<()> {
             channel,
             models_dir,
             json,
+            windows,
             files,
         } => {
             let opts = ReplayOptions {
@@ -137,7 +152,8 @@ fn main() -> anyhow::Result<()> {
                 progress,
             };
             let mut sink = PrintClips {
-                json,
+                json: json || windows,
+                windows,
                 out: std::io::stdout().lock(),
                 error: None,
             };
