@@ -181,10 +181,11 @@ impl ChannelDetector {
     fn score_window(&mut self, w: WindowFeatures, out: &mut Vec<Output>) {
         self.stats.windows += 1;
         let assessment = self.model.assess(&w);
-        if self.training == Training::Inline && self.model.wants_fit() {
-            if self.model.fit_now().is_err() {
-                self.stats.fit_errors += 1;
-            }
+        if self.training == Training::Inline
+            && self.model.wants_fit()
+            && self.model.fit_now().is_err()
+        {
+            self.stats.fit_errors += 1;
         }
         let scores = decision::score(&w, &assessment, &self.config.decision);
         self.stats.last_score = scores.combined;
@@ -262,7 +263,7 @@ mod tests {
                 calm[(i % 8) as usize],
                 t,
             ));
-            if (1200_000..1215_000).contains(&t) {
+            if (1_200_000..1_215_000).contains(&t) {
                 for k in 0..8 {
                     v.push(ChatMessage::plain(
                         "c",
