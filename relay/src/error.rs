@@ -43,6 +43,9 @@ pub enum RelayError {
     Chart { path: PathBuf, reason: String },
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// A setting out of range (message says which).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 pub type Result<T, E = RelayError> = std::result::Result<T, E>;

@@ -7,5 +7,6 @@ pub mod eval;
 pub mod input;
 pub mod replay;
 pub mod store;
+pub mod synth;
 
 pub use error::{RelayError, Result};

@@ -4,7 +4,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use clipper_models::{ClipDecision, DetectorConfig};
 use clipper_relay::eval;
+use clipper_relay::input::ChatFormat;
 use clipper_relay::replay::{self, ReplayClip, ReplayOptions, ReplaySink};
+use clipper_relay::synth::{self, SynthConfig};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -62,6 +64,24 @@ enum Command {
         json: bool,
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Write a synthetic chat stream with planted hype moments, and its labels to FILE.labels.csv.
+    Synth {
+        /// Chat file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Stream length in minutes.
+        #[arg(long, default_value_t = synth::DEFAULT_MINUTES)]
+        minutes: f64,
+        /// Random seed: the same seed gives the same stream.
+        #[arg(long, default_value_t = synth::DEFAULT_SEED)]
+        seed: u64,
+        /// Calm chat rate in messages per second (bursts go 4-8x higher).
+        #[arg(long, value_name = "MSGS_PER_S", default_value_t = synth::DEFAULT_RATE)]
+        rate: f64,
+        /// `tsv` (offset_s, user, message) or `irc` (raw Twitch PRIVMSG lines with tags).
+        #[arg(long, default_value = "tsv")]
+        format: ChatFormat,
     },
 }
 
@@ -209,6 +229,29 @@ fn main() -> anyhow::Result<()> {
                 s.messages,
                 s.elapsed_seconds,
                 s.messages_per_second()
+            );
+        }
+        Command::Synth {
+            out,
+            minutes,
+            seed,
+            rate,
+            format,
+        } => {
+            let cfg = SynthConfig {
+                minutes,
+                seed,
+                rate,
+                ..SynthConfig::default()
+            };
+            let s = synth::write_stream(&out, &cfg, format)?;
+            eprintln!(
+                "wrote {} ({format}): {} messages over {:.1} min, {} planted moments -> {}",
+                s.path.display(),
+                s.messages,
+                s.last_s / 60.0,
+                s.moments.len(),
+                s.labels_path.display()
             );
         }
     }
