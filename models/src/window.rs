@@ -250,16 +250,19 @@ impl WindowAggregator {
             None => {
                 let s = self.align(msg.time_ms);
                 self.open_start = Some(s);
+                self.last_msg_ms = msg.time_ms;
                 s
             }
             Some(s) => s,
         };
         if msg.time_ms < start {
             self.late += 1;
-        } else if msg.time_ms >= start + self.config.hop_ms {
+        } else if msg.time_ms >= start.saturating_add(self.config.hop_ms) {
             // A message beyond the open bucket while nobody flushed: the caller skipped
             // `flush`; open the message's bucket directly (closing happens on the next flush).
-            if self.bucket.msgs == 0 && msg.time_ms - self.last_msg_ms > self.config.max_idle_ms {
+            if self.bucket.msgs == 0
+                && msg.time_ms.saturating_sub(self.last_msg_ms) > self.config.max_idle_ms
+            {
                 self.open_start = Some(self.align(msg.time_ms));
             }
         }
@@ -337,11 +340,12 @@ impl WindowAggregator {
     pub fn flush(&mut self, until: Millis, out: &mut Vec<WindowFeatures>) {
         let hop = self.config.hop_ms;
         while let Some(start) = self.open_start {
-            let end = start + hop;
-            if end > until {
+            let end = start.saturating_add(hop);
+            if end > until || end == start {
                 break;
             }
-            let idle = self.bucket.msgs == 0 && end - self.last_msg_ms > self.config.max_idle_ms;
+            let idle = self.bucket.msgs == 0
+                && end.saturating_sub(self.last_msg_ms) > self.config.max_idle_ms;
             if idle {
                 // Skip the silent stretch: reopen at the bucket of `until` (or leave it closed).
                 self.past.clear();
