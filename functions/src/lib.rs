@@ -1,6 +1,17 @@
 //! Lambda handlers of twitch-clipper (score, clip, train) and their AWS and Twitch adapters.
 //!
-//! The serverless shape is built on the same detection core as the relay ([`clipper_models`]).
-//! Handlers land with the serverless issue; this crate is the place for them.
+//! | part | module |
+//! |---|---|
+//! | one trait per role (stores, queues, scheduler) | [`roles`] |
+//! | what is recorded of a clip | [`record`] |
+//! | errors | [`error`] |
+//!
+//! The serverless shape is built on the same detection core as the relay ([`clipper_models`]);
+//! queue message types live there ([`clipper_models::wire`]).
+
+pub mod error;
+pub mod record;
+pub mod roles;
 
 pub use clipper_models as models;
+pub use error::{FunctionsError, Result};

@@ -27,6 +27,7 @@ pub mod pipeline;
 pub mod text;
 pub mod traits;
 pub mod window;
+pub mod wire;
 
 pub use config::DetectorConfig;
 pub use decision::{ClipDecision, DecisionConfig, Scores, Trigger, TriggerKind};
@@ -35,3 +36,4 @@ pub use message::{ChatEvent, ChatMessage, EmoteSpan, Millis, Roles};
 pub use model::{ChannelModel, ModelConfig};
 pub use pipeline::{ChannelDetector, Output, ScoredWindow, Training};
 pub use window::{WindowAggregator, WindowConfig, WindowFeatures};
+pub use wire::{ClipPhase, ClipRequest, WindowBatch, WindowEnvelope, WIRE_VERSION};
