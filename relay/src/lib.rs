@@ -5,6 +5,7 @@ pub mod chart;
 pub mod error;
 pub mod eval;
 pub mod input;
+pub mod live;
 pub mod replay;
 pub mod store;
 pub mod synth;

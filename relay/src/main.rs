@@ -2,9 +2,15 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use clipper_functions::twitch::auth::TwitchCredentials;
 use clipper_models::{ClipDecision, DetectorConfig};
 use clipper_relay::eval;
 use clipper_relay::input::ChatFormat;
+use clipper_relay::live::{
+    self,
+    run::{normalise_channels, RunConfig},
+    transport::IrcEndpoint,
+};
 use clipper_relay::replay::{self, ReplayClip, ReplayOptions, ReplaySink};
 use clipper_relay::synth::{self, SynthConfig};
 use std::io::{IsTerminal, Write};
@@ -27,8 +33,111 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args, Debug)]
+struct TwitchArgs {
+    /// Application client id (Helix reads; with a user token, clips).
+    #[arg(long, env = "TWITCH_CLIENT_ID", hide_env_values = true)]
+    client_id: Option<String>,
+    /// Application secret (app token for viewer counts and emotes; token refresh).
+    #[arg(long, env = "TWITCH_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// User access token with `clips:edit`. Without it: dry run.
+    #[arg(long, env = "TWITCH_ACCESS_TOKEN", hide_env_values = true)]
+    access_token: Option<String>,
+    /// Its refresh token (rotated tokens are saved to --token-file).
+    #[arg(long, env = "TWITCH_REFRESH_TOKEN", hide_env_values = true)]
+    refresh_token: Option<String>,
+    /// IRC server: `host:port` (TLS unless port 6667), `irc://` or `ircs://`.
+    #[arg(
+        long,
+        env = "CLIPPER_IRC_ADDR",
+        default_value = "irc.chat.twitch.tv:6697"
+    )]
+    irc_addr: String,
+    #[arg(
+        long,
+        env = "CLIPPER_HELIX_URL",
+        default_value = "https://api.twitch.tv/helix"
+    )]
+    helix_url: String,
+    #[arg(
+        long,
+        env = "CLIPPER_OAUTH_URL",
+        default_value = "https://id.twitch.tv/oauth2"
+    )]
+    oauth_url: String,
+    #[arg(long, env = "CLIPPER_7TV_URL", default_value = "https://7tv.io")]
+    seventv_url: String,
+    #[arg(
+        long,
+        env = "CLIPPER_BTTV_URL",
+        default_value = "https://api.betterttv.net"
+    )]
+    bttv_url: String,
+    #[arg(
+        long,
+        env = "CLIPPER_FFZ_URL",
+        default_value = "https://api.frankerfacez.com"
+    )]
+    ffz_url: String,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Watch live chat, clip the moments it explodes (7 s after the trigger), keep learning.
+    Run {
+        /// Channels to watch (comma-separated).
+        #[arg(long, env = "TWITCH_CHANNELS", value_delimiter = ',', required = true)]
+        channels: Vec<String>,
+        #[command(flatten)]
+        twitch: TwitchArgs,
+        /// Channel models: loaded at start, saved every 10 minutes and at shutdown.
+        #[arg(long, value_name = "DIR", default_value = "models")]
+        models_dir: PathBuf,
+        /// clip_urls.txt and clips.jsonl go here.
+        #[arg(long, value_name = "DIR", default_value = "recordings")]
+        recordings_dir: PathBuf,
+        /// Where rotated user tokens are kept (wins over TWITCH_ACCESS_TOKEN once written).
+        #[arg(long, value_name = "FILE", default_value = ".clipper-tokens.json")]
+        token_file: PathBuf,
+        /// Record clips as "would clip" even with a user token.
+        #[arg(long)]
+        dry_run: bool,
+        /// Seconds from trigger to Create Clip (overrides the config file).
+        #[arg(long, value_name = "SECS")]
+        clip_delay: Option<f64>,
+        /// Clip length asked of Twitch, 5-60 s (default: Twitch's 30 s).
+        #[arg(long, value_name = "SECS")]
+        clip_duration: Option<f64>,
+        /// Get Clips checks after Create Clip, seconds apart.
+        #[arg(long, value_delimiter = ',', default_value = "15,30,60")]
+        confirm_backoff: Vec<f64>,
+        /// Seconds between status lines.
+        #[arg(long, default_value_t = 60.0)]
+        status_every: f64,
+        /// Seconds between model saves.
+        #[arg(long, default_value_t = 600.0)]
+        autosave_every: f64,
+        /// JOINs allowed per 10 s.
+        #[arg(long, default_value_t = 20)]
+        joins_per_10s: usize,
+        /// Logins (besides broadcaster and moderators) whose `!testclip` forces a clip.
+        #[arg(long, value_delimiter = ',')]
+        testclip_allow: Vec<String>,
+    },
+    /// Save live chat as raw IRC lines with tags (DIR/<channel>.irc.log) for `clipper replay`.
+    Record {
+        #[arg(long, env = "TWITCH_CHANNELS", value_delimiter = ',', required = true)]
+        channels: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(
+            long,
+            env = "CLIPPER_IRC_ADDR",
+            default_value = "irc.chat.twitch.tv:6697"
+        )]
+        irc_addr: String,
+    },
     /// Replay recorded chat (TSV `offset_s,user,message` or raw IRC lines) through the detector.
     Replay {
         /// Channel of TSV logs (default: the file's directory name).
@@ -152,12 +261,135 @@ impl ReplaySink for PrintClips {
     }
 }
 
+fn url(s: &str, what: &str) -> anyhow::Result<url::Url> {
+    url::Url::parse(s).with_context(|| format!("{what} {s:?} is not a URL"))
+}
+
+fn secs(s: f64, what: &str) -> anyhow::Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(s)
+        .with_context(|| format!("{what}: {s} is not a duration in seconds"))
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: saving models and records");
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 fn main() -> anyhow::Result<()> {
+    // `.env` fills only variables not already set.
+    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     init_logging(cli.log_json);
     let config = load_config(cli.config.as_ref())?;
     let progress = std::io::stderr().is_terminal();
     match cli.command {
+        Command::Run {
+            channels,
+            twitch,
+            models_dir,
+            recordings_dir,
+            token_file,
+            dry_run,
+            clip_delay,
+            clip_duration,
+            confirm_backoff,
+            status_every,
+            autosave_every,
+            joins_per_10s,
+            testclip_allow,
+        } => {
+            let mut detector = config;
+            if let Some(d) = clip_delay {
+                detector.decision.clip_delay_ms = secs(d, "--clip-delay")?.as_millis() as i64;
+            }
+            detector.testclip_allowlist.extend(testclip_allow);
+            let mut cfg = RunConfig::new(normalise_channels(channels.iter().map(String::as_str)));
+            cfg.irc = twitch.irc_addr.parse().map_err(anyhow::Error::msg)?;
+            cfg.chat.joins_per_period = joins_per_10s;
+            cfg.driver.detector = detector;
+            cfg.driver.models_dir = Some(models_dir);
+            cfg.driver.status_every = secs(status_every, "--status-every")?;
+            cfg.driver.autosave_every = secs(autosave_every, "--autosave-every")?;
+            cfg.recordings_dir = recordings_dir;
+            cfg.token_file = token_file;
+            cfg.dry_run = dry_run;
+            cfg.credentials = TwitchCredentials::from_lookup(|k| match k {
+                "TWITCH_CLIENT_ID" => twitch.client_id.clone(),
+                "TWITCH_CLIENT_SECRET" => twitch.client_secret.clone(),
+                "TWITCH_ACCESS_TOKEN" => twitch.access_token.clone(),
+                "TWITCH_REFRESH_TOKEN" => twitch.refresh_token.clone(),
+                _ => None,
+            });
+            cfg.helix.helix_base = url(&twitch.helix_url, "--helix-url")?;
+            cfg.helix.oauth_base = url(&twitch.oauth_url, "--oauth-url")?;
+            cfg.helix.clip_duration_s = clip_duration;
+            cfg.emote_providers.seventv = url(&twitch.seventv_url, "--seventv-url")?;
+            cfg.emote_providers.bttv = url(&twitch.bttv_url, "--bttv-url")?;
+            cfg.emote_providers.ffz = url(&twitch.ffz_url, "--ffz-url")?;
+            cfg.clip_flow.confirm_backoff = confirm_backoff
+                .iter()
+                .map(|s| secs(*s, "--confirm-backoff"))
+                .collect::<anyhow::Result<_>>()?;
+            let summary = runtime()?.block_on(live::run::run(cfg, shutdown_signal()))?;
+            eprintln!(
+                "{}: {} messages, {} windows, {} triggers, {} clips due, {} finished, {} models saved",
+                summary.mode,
+                summary.stats.messages,
+                summary.stats.windows,
+                summary.stats.triggers,
+                summary.stats.clips,
+                summary.clips_finished,
+                summary.stats.models_saved
+            );
+        }
+        Command::Record {
+            channels,
+            out,
+            irc_addr,
+        } => {
+            let channels = normalise_channels(channels.iter().map(String::as_str));
+            let endpoint: IrcEndpoint = irc_addr.parse().map_err(anyhow::Error::msg)?;
+            let stats = runtime()?.block_on(async move {
+                live::transport::set_endpoint(endpoint);
+                let opts = live::chat::ChatOptions::default();
+                let (rx, client) = live::chat::connect(&opts);
+                let (_keep, wanted) = tokio::sync::watch::channel(channels);
+                let joiner = tokio::spawn(live::chat::run_joiner(client.clone(), opts, wanted));
+                let r = live::record::record(rx, &out, shutdown_signal()).await;
+                joiner.abort();
+                r
+            })?;
+            eprintln!(
+                "recorded {} lines into {} files",
+                stats.lines,
+                stats.files.len()
+            );
+        }
         Command::Replay {
             channel,
             models_dir,

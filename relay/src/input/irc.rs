@@ -119,7 +119,7 @@ pub(crate) fn parse_line(line: &str, fallback_channel: &str) -> LineOutcome {
 }
 
 /// Rejects tag values on which `twitch-irc` 6.1 would panic instead of returning an error.
-fn check_panicky_tags(irc: &IRCMessage) -> Result<(), &'static str> {
+pub(crate) fn check_panicky_tags(irc: &IRCMessage) -> Result<(), &'static str> {
     if let Some(color) = irc.tags.0.get("color") {
         // The library slices the value by bytes when it is 7 bytes long.
         if !color.is_ascii() {
@@ -193,7 +193,7 @@ fn clamp_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-fn from_privmsg(m: PrivmsgMessage) -> ChatMessage {
+pub(crate) fn from_privmsg(m: PrivmsgMessage) -> ChatMessage {
     let mut channel = m.channel_login;
     channel.make_ascii_lowercase();
     ChatMessage {
@@ -210,7 +210,7 @@ fn from_privmsg(m: PrivmsgMessage) -> ChatMessage {
     }
 }
 
-fn from_usernotice(m: UserNoticeMessage) -> Option<ChatMessage> {
+pub(crate) fn from_usernotice(m: UserNoticeMessage) -> Option<ChatMessage> {
     let event = match &m.event {
         UserNoticeEvent::SubOrResub {
             cumulative_months, ..

@@ -1,0 +1,302 @@
+//! `clipper run`: wiring of chat, driver, clip worker and Helix pollers. Only wiring: the
+//! logic lives in the driver, the detection core and `clipper-functions`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clipper_functions::clip_flow::ClipFlowConfig;
+use clipper_functions::local::JsonlClipStore;
+use clipper_functions::twitch::auth::{FileTokenStore, TwitchCredentials};
+use clipper_functions::twitch::{
+    EmoteCatalog, EmoteProviders, HelixClient, HelixConfig, StreamsBy,
+};
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+
+use super::chat::{self, ChatOptions};
+use super::clips::run_clip_worker;
+use super::driver::{Control, Driver, DriverOptions, DriverStats};
+use super::transport::{set_endpoint, IrcEndpoint};
+use crate::error::{RelayError, Result};
+
+/// Everything `clipper run` needs.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub channels: Vec<String>,
+    pub irc: IrcEndpoint,
+    pub chat: ChatOptions,
+    pub driver: DriverOptions,
+    /// `clip_urls.txt` and `clips.jsonl` go here.
+    pub recordings_dir: PathBuf,
+    pub credentials: TwitchCredentials,
+    /// Helix and OAuth base URLs (client id comes from `credentials`).
+    pub helix: HelixConfig,
+    pub emote_providers: EmoteProviders,
+    /// Rotated user tokens are persisted here.
+    pub token_file: PathBuf,
+    pub clip_flow: ClipFlowConfig,
+    /// Record clips as "would clip" even with a user token.
+    pub dry_run: bool,
+    pub viewers_every: Duration,
+    pub emotes_every: Duration,
+    /// How long shutdown waits for clips in flight (their records are written at every step).
+    pub drain_timeout: Duration,
+}
+
+impl RunConfig {
+    /// Defaults for `channels`, no credentials.
+    pub fn new(channels: Vec<String>) -> Self {
+        RunConfig {
+            channels,
+            irc: IrcEndpoint::default(),
+            chat: ChatOptions::default(),
+            driver: DriverOptions::default(),
+            recordings_dir: PathBuf::from("recordings"),
+            credentials: TwitchCredentials::default(),
+            helix: HelixConfig::new(""),
+            emote_providers: EmoteProviders::default(),
+            token_file: PathBuf::from(".clipper-tokens.json"),
+            clip_flow: ClipFlowConfig::default(),
+            dry_run: false,
+            viewers_every: Duration::from_secs(60),
+            emotes_every: Duration::from_secs(30 * 60),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub mode: String,
+    pub stats: DriverStats,
+    pub clips_finished: u64,
+}
+
+/// Normalises channel names (`#Name` → `name`), dropping empties and duplicates.
+pub fn normalise_channels<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut v: Vec<String> = names
+        .into_iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().trim_start_matches('#').to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+type Helix = HelixClient<FileTokenStore>;
+
+/// Runs live clipping until `shutdown` completes.
+pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()> + Send) -> Result<RunSummary> {
+    if cfg.channels.is_empty() {
+        return Err(RelayError::Invalid(
+            "no channels: pass --channels a,b or set TWITCH_CHANNELS".into(),
+        ));
+    }
+    set_endpoint(cfg.irc.clone());
+    let store = Arc::new(JsonlClipStore::open(&cfg.recordings_dir).map_err(|e| {
+        RelayError::Invalid(format!(
+            "recordings directory {}: {e}",
+            cfg.recordings_dir.display()
+        ))
+    })?);
+
+    let helix: Option<Arc<Helix>> = if cfg.credentials.client_id.is_empty() {
+        None
+    } else {
+        let h = HelixClient::from_credentials(
+            cfg.helix.clone(),
+            &cfg.credentials,
+            FileTokenStore::new(&cfg.token_file),
+        )
+        .await
+        .map_err(|e| RelayError::Invalid(format!("Twitch credentials: {e}")))?;
+        Some(Arc::new(h))
+    };
+    let mut clip_api = helix.clone().filter(|h| h.can_clip() && !cfg.dry_run);
+    let mode = match &clip_api {
+        Some(h) => match h.user_auth() {
+            Some(user) => match user.validate().await {
+                Ok(info) if info.has_scope("clips:edit") => {
+                    format!("live clipping as {}", info.login.unwrap_or_default())
+                }
+                Ok(info) => {
+                    clip_api = None;
+                    format!(
+                        "dry run: the token of {} lacks the clips:edit scope; clips are recorded as \"would clip\"",
+                        info.login.unwrap_or_default()
+                    )
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "user token not validated; trying it anyway");
+                    "live clipping (token not validated)".to_owned()
+                }
+            },
+            None => "dry run".to_owned(),
+        },
+        None if cfg.dry_run => "dry run (--dry-run): clips are recorded as \"would clip\"".to_owned(),
+        None => "dry run: no TWITCH_ACCESS_TOKEN, chat is read anonymously and clips are recorded as \"would clip\"".to_owned(),
+    };
+    tracing::info!(
+        channels = cfg.channels.len(),
+        irc = %cfg.irc,
+        recordings = %cfg.recordings_dir.display(),
+        viewers = helix.as_ref().is_some_and(|h| h.can_read()),
+        "{mode}"
+    );
+
+    let (chat_rx, client) = chat::connect(&cfg.chat);
+    let (wanted_tx, wanted_rx) = watch::channel(cfg.channels.clone());
+    let joiner = tokio::spawn(chat::run_joiner(
+        client.clone(),
+        cfg.chat.clone(),
+        wanted_rx,
+    ));
+
+    let (control_tx, control_rx) = mpsc::unbounded_channel();
+    let (clip_tx, clip_rx) = mpsc::unbounded_channel();
+    let (room_tx, room_rx) = mpsc::unbounded_channel();
+    let driver = Driver::new(
+        cfg.driver.clone(),
+        &cfg.channels,
+        clip_tx,
+        None,
+        control_tx.clone(),
+    )
+    .with_room_ids(room_tx);
+
+    let worker = tokio::spawn(run_clip_worker(
+        clip_api,
+        store,
+        cfg.clip_flow.clone(),
+        clip_rx,
+        control_tx.clone(),
+    ));
+    let mut side = Vec::new();
+    if let Some(h) = helix.clone().filter(|h| h.can_read()) {
+        side.push(tokio::spawn(poll_viewers(
+            h,
+            cfg.channels.clone(),
+            cfg.viewers_every,
+            control_tx.clone(),
+        )));
+    }
+    let catalog = match &helix {
+        Some(h) if h.can_read() => EmoteCatalog::new(cfg.emote_providers.clone(), Some(h.clone())),
+        _ => EmoteCatalog::<FileTokenStore>::new(cfg.emote_providers.clone(), None),
+    };
+    match catalog {
+        Ok(c) => side.push(tokio::spawn(poll_emotes(
+            Arc::new(c),
+            room_rx,
+            cfg.emotes_every,
+            control_tx.clone(),
+        ))),
+        Err(e) => tracing::warn!(error = %e, "emote providers disabled"),
+    }
+    drop(control_tx);
+
+    let stats = driver.run(chat_rx, control_rx, shutdown).await;
+    drop(wanted_tx);
+    joiner.abort();
+    for t in side {
+        t.abort();
+    }
+    drop(client);
+    let clips_finished = match tokio::time::timeout(cfg.drain_timeout, worker).await {
+        Ok(Ok(n)) => n,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "clip worker failed");
+            0
+        }
+        Err(_) => {
+            tracing::warn!("clips still in flight at shutdown; their last state is recorded");
+            0
+        }
+    };
+    Ok(RunSummary {
+        mode,
+        stats,
+        clips_finished,
+    })
+}
+
+async fn poll_viewers(
+    helix: Arc<Helix>,
+    channels: Vec<String>,
+    every: Duration,
+    control: mpsc::UnboundedSender<Control>,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match helix.get_streams(StreamsBy::Logins(&channels)).await {
+            Ok(streams) => {
+                let live: HashMap<String, u32> = streams
+                    .into_iter()
+                    .map(|s| {
+                        (
+                            s.user_login.to_ascii_lowercase(),
+                            u32::try_from(s.viewer_count).unwrap_or(u32::MAX),
+                        )
+                    })
+                    .collect();
+                if control
+                    .send(Control::Streams {
+                        queried: channels.clone(),
+                        live,
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "viewer counts not updated; keeping the last known")
+            }
+        }
+    }
+}
+
+async fn poll_emotes<S: clipper_functions::roles::TokenStore + 'static>(
+    catalog: Arc<EmoteCatalog<S>>,
+    mut rooms: mpsc::UnboundedReceiver<(String, String)>,
+    every: Duration,
+    control: mpsc::UnboundedSender<Control>,
+) {
+    let send = |channel: Option<String>, lists: Vec<clipper_functions::twitch::EmoteList>| {
+        let lists = lists.into_iter().map(|l| (l.source, l.names)).collect();
+        control.send(Control::Emotes { channel, lists }).is_ok()
+    };
+    catalog.refresh_global().await;
+    if !send(None, catalog.global()) {
+        return;
+    }
+    let mut known: HashMap<String, String> = HashMap::new();
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            room = rooms.recv() => {
+                let Some((channel, id)) = room else { return };
+                if known.get(&channel) == Some(&id) { continue; }
+                catalog.refresh_channel(&id).await;
+                known.insert(channel.clone(), id.clone());
+                if !send(Some(channel), catalog.channel(&id)) { return; }
+            }
+            _ = tick.tick() => {
+                catalog.refresh_global().await;
+                if !send(None, catalog.global()) { return; }
+                for (channel, id) in &known {
+                    catalog.refresh_channel(id).await;
+                    if !send(Some(channel.clone()), catalog.channel(id)) { return; }
+                }
+            }
+        }
+    }
+}

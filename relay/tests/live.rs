@@ -1,0 +1,564 @@
+//! End to end against real protocol peers on loopback: a Twitch-dialect IRC server
+//! ([`LoopbackIrc`]) and a wiremock HTTP server standing in for Helix, OAuth, 7TV, BTTV and FFZ.
+//! Real time (the clip delay is the real 7 s), so these tests take seconds each; they share
+//! the process-wide IRC address, so they run one at a time.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clipper_functions::twitch::auth::{Secret, TwitchCredentials};
+use clipper_relay::live::loopback::{privmsg, room_id, Chatter, LoopbackIrc};
+use clipper_relay::live::run::{run, RunConfig, RunSummary};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use wiremock::matchers::{body_string_contains, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Answers with `template`, remembering when each request came.
+#[derive(Clone)]
+struct Timed {
+    at: Arc<Mutex<Vec<i64>>>,
+    template: ResponseTemplate,
+}
+
+impl Respond for Timed {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.at.lock().unwrap().push(now_ms());
+        self.template.clone()
+    }
+}
+
+const CHANNEL: &str = "hypechan";
+
+async fn twitch_http() -> MockServer {
+    let s = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "app-token", "expires_in": 3600, "token_type": "bearer"}),
+        ))
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/oauth2/validate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "client_id": "cid", "login": "clipperbot", "user_id": "42",
+            "scopes": ["clips:edit"], "expires_in": 3600
+        })))
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/helix/streams"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
+            "user_id": room_id(CHANNEL), "user_login": CHANNEL, "viewer_count": 800,
+            "started_at": "2026-11-25T10:00:00Z", "title": "t", "game_name": "g"
+        }], "pagination": {}})))
+        .mount(&s)
+        .await;
+    for p in ["/helix/chat/emotes/global", "/helix/chat/emotes"] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"data": [{"id": "1", "name": "PogChamp"}]})),
+            )
+            .mount(&s)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/helix/clips"))
+        .and(query_param("id", "ClipOne"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
+            "id": "ClipOne", "url": "https://clips.twitch.tv/ClipOne", "title": "KEKW",
+            "created_at": "2026-11-25T10:00:00Z", "broadcaster_id": room_id(CHANNEL), "duration": 30.0
+        }]})))
+        .mount(&s)
+        .await;
+    // Third-party emotes: 7TV answers garbage; BTTV and FFZ answer real shapes.
+    Mock::given(method("GET"))
+        .and(path("/7tv/v3/emote-sets/global"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>oops</html>"))
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/bttv/3/cached/emotes/global"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!([{"id": "a", "code": "catJAM"}])),
+        )
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/ffz/v1/set/global"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"default_sets": [3], "sets": {"3": {"emoticons": [{"name": "LilZ"}]}}}),
+        ))
+        .mount(&s)
+        .await;
+    s
+}
+
+fn created() -> ResponseTemplate {
+    ResponseTemplate::new(202).set_body_json(json!({"data": [{
+        "id": "ClipOne", "edit_url": "https://clips.twitch.tv/ClipOne/edit"
+    }]}))
+}
+
+struct Env {
+    irc: LoopbackIrc,
+    http: MockServer,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn new() -> Env {
+        Env {
+            irc: LoopbackIrc::start().await.unwrap(),
+            http: twitch_http().await,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn config(&self, with_token: bool) -> RunConfig {
+        let base = self.http.uri();
+        let mut cfg = RunConfig::new(vec![CHANNEL.to_owned()]);
+        cfg.irc = self.irc.endpoint();
+        cfg.chat.new_connection_every = Duration::ZERO;
+        cfg.driver.models_dir = Some(self.dir.path().join("models"));
+        cfg.driver.status_every = Duration::from_secs(2);
+        cfg.recordings_dir = self.dir.path().join("recordings");
+        cfg.token_file = self.dir.path().join("tokens.json");
+        cfg.credentials = TwitchCredentials {
+            client_id: "cid".into(),
+            client_secret: Some(Secret::new("csecret")),
+            access_token: with_token.then(|| Secret::new("user-token-1")),
+            refresh_token: with_token.then(|| Secret::new("refresh-1")),
+        };
+        cfg.helix.helix_base = format!("{base}/helix").parse().unwrap();
+        cfg.helix.oauth_base = format!("{base}/oauth2").parse().unwrap();
+        cfg.emote_providers.seventv = format!("{base}/7tv").parse().unwrap();
+        cfg.emote_providers.bttv = format!("{base}/bttv").parse().unwrap();
+        cfg.emote_providers.ffz = format!("{base}/ffz").parse().unwrap();
+        cfg.clip_flow.confirm_backoff =
+            vec![Duration::from_millis(300), Duration::from_millis(600)];
+        cfg.clip_flow.retry_base = Duration::from_millis(300);
+        cfg
+    }
+
+    fn records(&self) -> Vec<Value> {
+        let p = self.dir.path().join("recordings/clips.jsonl");
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn clip_urls(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("recordings/clip_urls.txt"))
+            .unwrap_or_default()
+    }
+
+    /// Latest record per request id.
+    fn final_records(&self) -> Vec<Value> {
+        let mut by: Vec<(String, Value)> = Vec::new();
+        for r in self.records() {
+            let id = r["request_id"].as_str().unwrap().to_owned();
+            by.retain(|(k, _)| *k != id);
+            by.push((id, r));
+        }
+        by.into_iter().map(|(_, v)| v).collect()
+    }
+}
+
+/// A model of `CHANNEL` that has seen 20 minutes of calm chat at 4 messages a second, as a
+/// previous run would have saved it (the baseline needs a minute of history before z-scores
+/// count, so a fresh model could not judge a burst inside a short test).
+fn seed_model(dir: &std::path::Path) {
+    use clipper_models::{ChannelDetector, ChatMessage, DetectorConfig, Training};
+    let mut d = ChannelDetector::new(CHANNEL, DetectorConfig::default(), None, Training::Inline);
+    let mut out = Vec::new();
+    let start = now_ms() - 30 * 60 * 1000;
+    for i in 0..(20 * 60 * 4) {
+        let m = ChatMessage::plain(
+            CHANNEL,
+            &format!("calm{}", i % 9),
+            CALM[i as usize % 6],
+            start + i * 250,
+        );
+        d.on_message(&m, &mut out);
+        out.clear();
+    }
+    d.finish(&mut out);
+    clipper_relay::store::save_model(dir, &d.snapshot()).unwrap();
+}
+
+/// Starts `run` in the background; returns the stop switch and the join handle.
+fn start(cfg: RunConfig) -> (oneshot::Sender<()>, tokio::task::JoinHandle<RunSummary>) {
+    let (tx, rx) = oneshot::channel::<()>();
+    let h = tokio::spawn(async move {
+        run(cfg, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap()
+    });
+    (tx, h)
+}
+
+async fn wait_for(mut f: impl FnMut() -> bool, timeout: Duration) -> bool {
+    let end = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    f()
+}
+
+const CALM: [&str; 6] = ["hello", "what game is this", "nice", "ok", "gg", "hmm"];
+const HYPE: [&str; 5] = [
+    "KEKW KEKW KEKW",
+    "LMAOOOO",
+    "CLIP IT",
+    "clip that KEKW",
+    "ㅋㅋㅋㅋㅋㅋ",
+];
+
+/// Calm chat for `calm_s` seconds, then a burst of laughter and clip calls for `burst_s`.
+async fn chat_burst(irc: &LoopbackIrc, calm_s: u64, burst_s: u64) {
+    let mut id = 0;
+    for tick in 0..(calm_s * 4) {
+        id += 1;
+        let login = format!("calm{}", tick % 9);
+        let who = Chatter {
+            login: &login,
+            user_id: &format!("{}", 1000 + tick % 9),
+            badges: "",
+        };
+        irc.send(
+            CHANNEL,
+            &privmsg(CHANNEL, &who, CALM[(tick % 6) as usize], now_ms(), id),
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for tick in 0..(burst_s * 10) {
+        for k in 0..6 {
+            id += 1;
+            let login = format!("fan{}_{k}", tick % 40);
+            let uid = format!("{}", 5000 + tick * 10 + k);
+            let who = Chatter {
+                login: &login,
+                user_id: &uid,
+                badges: "",
+            };
+            irc.send(
+                CHANNEL,
+                &privmsg(CHANNEL, &who, HYPE[((tick + k) % 5) as usize], now_ms(), id),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_burst_makes_exactly_one_confirmed_clip_after_the_delay() {
+    let _g = SERIAL.lock().await;
+    let env = Env::new().await;
+    let creates = Timed {
+        at: Arc::default(),
+        template: created(),
+    };
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .and(query_param("broadcaster_id", room_id(CHANNEL)))
+        .respond_with(creates.clone())
+        .mount(&env.http)
+        .await;
+    seed_model(&env.dir.path().join("models"));
+    let (stop, handle) = start(env.config(true));
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(10))
+            .await,
+        "never joined"
+    );
+    chat_burst(&env.irc, 6, 4).await;
+    let confirmed = wait_for(
+        || {
+            env.final_records()
+                .iter()
+                .any(|r| r["status"] == "confirmed")
+        },
+        Duration::from_secs(20),
+    )
+    .await;
+    // Quiet a little longer: a second clip for the same moment would show up now.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = stop.send(());
+    let summary = handle.await.unwrap();
+    assert!(
+        confirmed,
+        "no confirmed clip; records: {:#?}",
+        env.records()
+    );
+    let calls = creates.at.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "Create Clip calls: {calls:?}");
+    let finals = env.final_records();
+    assert_eq!(finals.len(), 1, "{finals:#?}");
+    let r = &finals[0];
+    assert_eq!(r["url"], "https://clips.twitch.tv/ClipOne");
+    assert_eq!(r["broadcaster_id"], room_id(CHANNEL));
+    assert!(!r["title"].as_str().unwrap().is_empty());
+    let trigger_ms = r["trigger_ms"].as_i64().unwrap();
+    assert!(
+        calls[0] - trigger_ms >= 7_000,
+        "created {} ms after the trigger",
+        calls[0] - trigger_ms
+    );
+    assert!(
+        calls[0] - trigger_ms < 9_000,
+        "created {} ms after the trigger",
+        calls[0] - trigger_ms
+    );
+    assert!(
+        env.clip_urls().contains("https://clips.twitch.tv/ClipOne"),
+        "{}",
+        env.clip_urls()
+    );
+    assert_eq!(summary.stats.clips, 1);
+    assert!(summary.mode.contains("clipperbot"), "{}", summary.mode);
+    assert!(env
+        .dir
+        .path()
+        .join("models")
+        .join(format!("{CHANNEL}.clipper-model.json"))
+        .exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn testclip_from_a_moderator_clips_and_from_a_viewer_does_not() {
+    let _g = SERIAL.lock().await;
+    let env = Env::new().await;
+    let creates = Timed {
+        at: Arc::default(),
+        template: created(),
+    };
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .respond_with(creates.clone())
+        .mount(&env.http)
+        .await;
+    let (stop, handle) = start(env.config(true));
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(10))
+            .await
+    );
+    let viewer = Chatter {
+        login: "randomviewer",
+        user_id: "77",
+        badges: "subscriber/3",
+    };
+    env.irc.send(
+        CHANNEL,
+        &privmsg(CHANNEL, &viewer, "!testclip", now_ms(), 1),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let moderator = Chatter {
+        login: "modperson",
+        user_id: "78",
+        badges: "moderator/1",
+    };
+    let sent = now_ms();
+    env.irc
+        .send(CHANNEL, &privmsg(CHANNEL, &moderator, "!testclip", sent, 2));
+    let ok = wait_for(
+        || {
+            env.final_records()
+                .iter()
+                .any(|r| r["status"] == "confirmed")
+        },
+        Duration::from_secs(15),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _ = stop.send(());
+    let summary = handle.await.unwrap();
+    assert!(ok, "{:#?}", env.records());
+    let calls = creates.at.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0] - sent >= 7_000);
+    let finals = env.final_records();
+    assert_eq!(finals.len(), 1);
+    assert_eq!(finals[0]["forced_by"], "modperson");
+    assert_eq!(finals[0]["kind"], "forced");
+    assert_eq!(summary.stats.ignored_testclips, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_token_is_refreshed_and_429_and_5xx_are_retried() {
+    let _g = SERIAL.lock().await;
+    let env = Env::new().await;
+    // Old token: 401. After the refresh: 429 (reset in 1 s), then 503, then 202.
+    let creates = Timed {
+        at: Arc::default(),
+        template: created(),
+    };
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer user-token-1",
+        ))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"}),
+        ))
+        .mount(&env.http)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=refresh-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "user-token-2", "refresh_token": "refresh-2",
+            "expires_in": 14000, "scope": ["clips:edit"], "token_type": "bearer"
+        })))
+        .expect(1)
+        .mount(&env.http)
+        .await;
+    let reset = (now_ms() / 1000 + 2).to_string();
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer user-token-2",
+        ))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Ratelimit-Reset", reset.as_str())
+                .set_body_json(json!({"error": "Too Many Requests", "status": 429, "message": ""})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&env.http)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer user-token-2",
+        ))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&env.http)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer user-token-2",
+        ))
+        .respond_with(creates.clone())
+        .with_priority(3)
+        .mount(&env.http)
+        .await;
+    let (stop, handle) = start(env.config(true));
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(10))
+            .await
+    );
+    let moderator = Chatter {
+        login: CHANNEL,
+        user_id: "1",
+        badges: "broadcaster/1",
+    };
+    env.irc.send(
+        CHANNEL,
+        &privmsg(CHANNEL, &moderator, "!testclip", now_ms(), 1),
+    );
+    let ok = wait_for(
+        || {
+            env.final_records()
+                .iter()
+                .any(|r| r["status"] == "confirmed")
+        },
+        Duration::from_secs(25),
+    )
+    .await;
+    let _ = stop.send(());
+    handle.await.unwrap();
+    assert!(ok, "{:#?}", env.records());
+    assert_eq!(creates.at.lock().unwrap().len(), 1);
+    let tokens = std::fs::read_to_string(env.dir.path().join("tokens.json")).unwrap();
+    assert!(
+        tokens.contains("refresh-2"),
+        "rotated refresh token not persisted"
+    );
+    let finals = env.final_records();
+    assert_eq!(finals.len(), 1);
+    assert!(
+        finals[0]["attempts"].as_u64().unwrap() >= 2,
+        "{:#?}",
+        finals[0]
+    );
+    let all: Vec<Value> = env
+        .http
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/helix/clips" && r.method.as_str() == "POST")
+        .map(|r| json!(r.url.as_str()))
+        .collect();
+    assert_eq!(all.len(), 4, "401, 429, 503, 202: {all:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_token_it_records_would_clip() {
+    let _g = SERIAL.lock().await;
+    let env = Env::new().await;
+    let (stop, handle) = start(env.config(false));
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(10))
+            .await
+    );
+    let moderator = Chatter {
+        login: "m",
+        user_id: "2",
+        badges: "moderator/1",
+    };
+    env.irc.send(
+        CHANNEL,
+        &privmsg(CHANNEL, &moderator, "!testclip", now_ms(), 1),
+    );
+    let ok = wait_for(|| !env.final_records().is_empty(), Duration::from_secs(12)).await;
+    let _ = stop.send(());
+    let summary = handle.await.unwrap();
+    assert!(ok);
+    assert_eq!(env.final_records()[0]["status"], "would_clip");
+    assert!(summary.mode.starts_with("dry run"), "{}", summary.mode);
+    let posts = env
+        .http
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/helix/clips")
+        .count();
+    assert_eq!(posts, 0);
+    assert!(!env.clip_urls().is_empty());
+}
