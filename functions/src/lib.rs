@@ -5,13 +5,17 @@
 //! | one trait per role (stores, queues, scheduler) | [`roles`] |
 //! | what is recorded of a clip | [`record`] |
 //! | errors | [`error`] |
+//! | Twitch adapters: OAuth tokens, Helix, emote providers | [`twitch`] |
+//! | the clip state machine (create, retry, confirm) | [`clip_flow`] |
 //!
 //! The serverless shape is built on the same detection core as the relay ([`clipper_models`]);
 //! queue message types live there ([`clipper_models::wire`]).
 
+pub mod clip_flow;
 pub mod error;
 pub mod record;
 pub mod roles;
+pub mod twitch;
 
 pub use clipper_models as models;
 pub use error::{FunctionsError, Result};

@@ -127,3 +127,75 @@ pub trait ChannelStore: Send + Sync {
     fn put(&self, channel: &ChannelConfig) -> impl Future<Output = Result<()>> + Send;
     fn remove(&self, channel: &str) -> impl Future<Output = Result<bool>> + Send;
 }
+
+// ---- Twitch roles: clips and the user token ----
+
+/// Creates and looks up Twitch clips ([`crate::twitch::HelixClient`]; scripted fakes in tests).
+/// The clip flow ([`crate::clip_flow`]) is written against this.
+pub trait ClipApi: Send + Sync {
+    /// Create Clip for `broadcaster_id` with an optional title (the implementation's configured
+    /// duration). A 202 is not a clip yet: confirm with [`ClipApi::get_clips`].
+    fn create_clip(
+        &self,
+        broadcaster_id: &str,
+        title: Option<&str>,
+    ) -> impl Future<
+        Output = std::result::Result<crate::twitch::CreatedClip, crate::twitch::HelixError>,
+    > + Send;
+    /// The clips among `ids` that exist (unknown ids are simply absent).
+    fn get_clips(
+        &self,
+        ids: &[String],
+    ) -> impl Future<
+        Output = std::result::Result<Vec<crate::twitch::ClipInfo>, crate::twitch::HelixError>,
+    > + Send;
+}
+
+/// Where the rotated user token pair is kept (local JSON file, a secrets store). A save must be
+/// durable when it returns: the previous refresh token may already be spent.
+pub trait TokenStore: Send + Sync {
+    /// The stored pair, `None` if nothing is stored yet.
+    fn load(&self) -> impl Future<Output = Result<Option<crate::twitch::UserTokens>>> + Send;
+    /// Replace the stored pair.
+    fn save(&self, tokens: &crate::twitch::UserTokens) -> impl Future<Output = Result<()>> + Send;
+
+    /// Rotate the pair whose access token `rejected` was refused: run `refresh` with a refresh
+    /// token, persist the new pair, return it. [`crate::twitch::UserAuth`] calls this under its
+    /// in-process lock, with `current` its in-memory pair.
+    ///
+    /// The default (one process per store, e.g. the relay's token file) refreshes `current`'s
+    /// refresh token and saves the result. Stores shared by several processes (Lambda
+    /// instances) override it to hold a cross-process lease, re-read the stored pair and return
+    /// it without refreshing if another process already rotated it.
+    ///
+    /// If the refresh succeeded but saving failed, return
+    /// [`crate::twitch::HelixError::NotPersisted`] with the new pair: the old refresh token may
+    /// already be spent, so the caller keeps the new pair in memory.
+    fn rotate<F, Fut>(
+        &self,
+        rejected: &crate::twitch::Secret,
+        current: &crate::twitch::UserTokens,
+        refresh: F,
+    ) -> impl Future<
+        Output = std::result::Result<crate::twitch::UserTokens, crate::twitch::HelixError>,
+    > + Send
+    where
+        F: FnOnce(crate::twitch::Secret) -> Fut + Send,
+        Fut: Future<
+                Output = std::result::Result<crate::twitch::UserTokens, crate::twitch::HelixError>,
+            > + Send,
+    {
+        let _ = rejected;
+        let refresh_token = current.refresh_token.clone();
+        async move {
+            let new = refresh(refresh_token).await?;
+            match self.save(&new).await {
+                Ok(()) => Ok(new),
+                Err(e) => Err(crate::twitch::HelixError::NotPersisted {
+                    tokens: Box::new(new),
+                    source: Box::new(e),
+                }),
+            }
+        }
+    }
+}
