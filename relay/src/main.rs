@@ -16,6 +16,11 @@ use clipper_relay::synth::{self, SynthConfig};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+/// mimalloc: chat ingest allocates many small strings per message on several threads, where
+/// glibc malloc spent ~40% of the time (perf, ingest benchmark).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "clipper",

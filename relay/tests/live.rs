@@ -562,3 +562,154 @@ async fn without_a_token_it_records_would_clip() {
     assert_eq!(posts, 0);
     assert!(!env.clip_urls().is_empty());
 }
+
+fn kill(pid: u32, signal: &str) {
+    let st = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// The `clipper` binary against the loopback peers: SIGTERM saves models and flushes records,
+/// a restart loads the models, and a 7TV answer of garbage only costs a warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_saves_models_and_records_and_restart_loads_them() {
+    let _g = SERIAL.lock().await;
+    let env = Env::new().await;
+    let base = env.http.uri();
+    let dir = env.dir.path();
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_clipper"))
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .args(["run", "--channels", CHANNEL, "--irc-addr"])
+            .arg(format!("irc://{}", env.irc.addr()))
+            .args([
+                "--seventv-url",
+                &format!("{base}/7tv"),
+                "--bttv-url",
+                &format!("{base}/bttv"),
+                "--ffz-url",
+                &format!("{base}/ffz"),
+            ])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let child = spawn();
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(20))
+            .await
+    );
+    for i in 0..30 {
+        let who = Chatter {
+            login: &format!("v{i}"),
+            user_id: &format!("{i}"),
+            badges: "",
+        };
+        env.irc
+            .send(CHANNEL, &privmsg(CHANNEL, &who, "hello there", now_ms(), i));
+    }
+    let m = Chatter {
+        login: "mod1",
+        user_id: "900",
+        badges: "moderator/1",
+    };
+    env.irc
+        .send(CHANNEL, &privmsg(CHANNEL, &m, "!testclip", now_ms(), 99));
+    let ok = wait_for(|| !env.final_records().is_empty(), Duration::from_secs(15)).await;
+    kill(child.id(), "-TERM");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(ok, "no record; stderr:\n{err}");
+    assert!(
+        out.status.success(),
+        "exit {:?}; stderr:\n{err}",
+        out.status
+    );
+    assert!(err.contains("dry run: no TWITCH_ACCESS_TOKEN"), "{err}");
+    assert!(err.contains("models saved at shutdown"), "{err}");
+    assert!(err.contains("7tv"), "no 7TV warning: {err}");
+    assert!(dir
+        .join("models")
+        .join(format!("{CHANNEL}.clipper-model.json"))
+        .exists());
+    assert_eq!(env.final_records()[0]["status"], "would_clip");
+    assert!(env.clip_urls().contains(CHANNEL));
+
+    let child = spawn();
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(20))
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill(child.id(), "-TERM");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("model loaded"),
+        "restart did not load the model: {err}"
+    );
+}
+
+/// `clipper record` writes what the server sent, and replay reads it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_writes_raw_lines_that_replay_reads() {
+    let _g = SERIAL.lock().await;
+    let env = Env::new().await;
+    clipper_relay::live::transport::set_endpoint(env.irc.endpoint());
+    let opts = clipper_relay::live::chat::ChatOptions::default();
+    let (rx, client) = clipper_relay::live::chat::connect(&opts);
+    let (_keep, wanted) = tokio::sync::watch::channel(vec![CHANNEL.to_owned()]);
+    tokio::spawn(clipper_relay::live::chat::run_joiner(
+        client.clone(),
+        opts,
+        wanted,
+    ));
+    let out = env.dir.path().join("rec");
+    let (tx, stop) = oneshot::channel::<()>();
+    let out2 = out.clone();
+    let h = tokio::spawn(async move {
+        clipper_relay::live::record::record(rx, &out2, async {
+            let _ = stop.await;
+        })
+        .await
+        .unwrap()
+    });
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(10))
+            .await
+    );
+    for i in 0..20 {
+        let who = Chatter {
+            login: &format!("u{i}"),
+            user_id: &format!("{i}"),
+            badges: "",
+        };
+        env.irc.send(
+            CHANNEL,
+            &privmsg(CHANNEL, &who, &format!("message {i} KEKW"), now_ms(), i),
+        );
+    }
+    let path = clipper_relay::live::record::record_path(&out, CHANNEL);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let _ = tx.send(());
+    let stats = h.await.unwrap();
+    assert!(stats.lines >= 20, "{stats:?}");
+    let mut reader = clipper_relay::input::ChatReader::open(&path, CHANNEL).unwrap();
+    let msgs: Vec<_> = reader.by_ref().collect();
+    assert_eq!(msgs.len(), 20);
+    assert_eq!(msgs[7].text, "message 7 KEKW");
+    assert_eq!(reader.stats().malformed, 0);
+}

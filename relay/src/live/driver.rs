@@ -123,6 +123,7 @@ pub struct Driver {
     windows: Option<mpsc::Sender<WindowEnvelope>>,
     control_tx: mpsc::UnboundedSender<Control>,
     room_ids: Option<mpsc::UnboundedSender<(String, String)>>,
+    progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     out: Vec<Output>,
     pub stats: DriverStats,
 }
@@ -145,6 +146,7 @@ impl Driver {
             windows,
             control_tx,
             room_ids: None,
+            progress: None,
             out: Vec::with_capacity(16),
             stats: DriverStats::default(),
         };
@@ -160,6 +162,12 @@ impl Driver {
         self
     }
 
+    /// Also count chat messages handled into `counter` (benchmarks, health checks).
+    pub fn with_progress(mut self, counter: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
+        self.progress = Some(counter);
+        self
+    }
+
     /// Channels being watched.
     pub fn channels(&self) -> Vec<String> {
         let mut v: Vec<String> = self.chans.keys().cloned().collect();
@@ -168,38 +176,34 @@ impl Driver {
     }
 
     fn chan(&mut self, channel: &str) -> &mut Chan {
-        let fresh = if self.chans.contains_key(channel) {
-            None
-        } else {
+        if !self.chans.contains_key(channel) {
             let model = self.load_model(channel);
-            Some(ChannelDetector::new(
+            let detector = ChannelDetector::new(
                 channel,
                 self.opts.detector.clone(),
                 model,
                 Training::External,
-            ))
-        };
-        self.chans
-            .entry(channel.to_owned())
-            .or_insert_with(|| Chan {
-                detector: fresh.unwrap_or_else(|| {
-                    ChannelDetector::new(
-                        channel,
-                        DetectorConfig::default(),
-                        None,
-                        Training::External,
-                    )
-                }),
-                broadcaster_id: None,
-                viewers: None,
-                live: None,
-                paused: None,
-                training: false,
-                msgs_since_status: 0,
-                clips_ok: 0,
-                clips_failed: 0,
-                forced_by: None,
-            })
+            );
+            self.chans.insert(
+                channel.to_owned(),
+                Chan {
+                    detector,
+                    broadcaster_id: None,
+                    viewers: None,
+                    live: None,
+                    paused: None,
+                    training: false,
+                    msgs_since_status: 0,
+                    clips_ok: 0,
+                    clips_failed: 0,
+                    forced_by: None,
+                },
+            );
+        }
+        match self.chans.get_mut(channel) {
+            Some(c) => c,
+            None => unreachable!("inserted above"),
+        }
     }
 
     fn load_model(&self, channel: &str) -> Option<ChannelModel> {
@@ -253,6 +257,9 @@ impl Driver {
                     for m in batch.drain(..) {
                         self.on_server_message(m, now);
                     }
+                    if let Some(p) = &self.progress {
+                        p.store(self.stats.messages, std::sync::atomic::Ordering::Relaxed);
+                    }
                 }
             }
         }
@@ -286,7 +293,9 @@ impl Driver {
                 }
                 let mut out = std::mem::take(&mut self.out);
                 self.chan(&msg.channel).detector.on_message(&msg, &mut out);
-                self.handle(&msg.channel.clone(), &mut out);
+                if !out.is_empty() {
+                    self.handle(&msg.channel, &mut out);
+                }
                 self.out = out;
             }
             Some(ChatEvent::RoomId { channel, id }) => {

@@ -137,6 +137,30 @@ impl LoopbackIrc {
         n
     }
 
+    /// A line ready for [`send_line`](Self::send_line) (terminator added once).
+    pub fn line(raw: &str) -> Arc<str> {
+        Arc::from(format!("{raw}\r\n"))
+    }
+
+    /// Like [`send`](Self::send) with a prepared [`line`](Self::line): no allocation per call.
+    pub fn send_line(&self, channel: &str, line: &Arc<str>) -> usize {
+        let st = self.lock();
+        let mut n = 0;
+        if let Some(m) = st.members.get(channel) {
+            for id in m {
+                if let Some(tx) = st.conns.get(id) {
+                    if tx.send(line.clone()).is_ok() {
+                        n += 1;
+                    }
+                }
+            }
+        }
+        self.counters
+            .lines_sent
+            .fetch_add(n as u64, Ordering::Relaxed);
+        n
+    }
+
     /// Sends a line to every connection.
     pub fn broadcast(&self, raw: &str) {
         let line: Line = Arc::from(format!("{raw}\r\n"));
