@@ -14,6 +14,7 @@
 //! | per-channel model: baseline, scaler, forest, buffer, persistence | [`model`] |
 //! | rules, combined score, cooldown/merge, `!testclip` | [`decision`] |
 //! | one channel's whole pipeline | [`pipeline`] |
+//! | model + decision fed windows (serverless score function) | [`scorer`] |
 //! | every parameter with its default | [`config`] |
 
 pub mod config;
@@ -24,6 +25,7 @@ pub mod iforest;
 pub mod message;
 pub mod model;
 pub mod pipeline;
+pub mod scorer;
 pub mod text;
 pub mod traits;
 pub mod window;
@@ -35,5 +37,6 @@ pub use error::{ModelsError, Result};
 pub use message::{ChatEvent, ChatMessage, EmoteSpan, Millis, Roles};
 pub use model::{ChannelModel, ModelConfig};
 pub use pipeline::{ChannelDetector, Output, ScoredWindow, Training};
+pub use scorer::{ChannelScorer, Scored};
 pub use window::{WindowAggregator, WindowConfig, WindowFeatures};
 pub use wire::{ClipPhase, ClipRequest, WindowBatch, WindowEnvelope, WIRE_VERSION};

@@ -1,0 +1,141 @@
+//! The Twitch user token pair in Secrets Manager, with a DynamoDB lease around refreshes.
+
+use std::future::Future;
+
+use clipper_models::Millis;
+
+use super::{error_code, sdk_error, DynamoLease};
+use crate::error::{FunctionsError, Result};
+use crate::handlers::metrics::{self, COUNTS};
+use crate::roles::TokenStore;
+use crate::twitch::{Secret, UserTokens};
+
+/// The user token pair as one JSON secret
+/// (`{"access_token","refresh_token","expires_at_ms"}`).
+///
+/// Refresh tokens may rotate and be single-use, so two Lambda instances must never refresh the
+/// same pair at once: [`SecretsManagerTokenStore::refresh_guarded`] takes a short lease, re-reads
+/// the secret, and reuses a pair another worker already rotated instead of spending the old
+/// refresh token again.
+#[derive(Debug, Clone)]
+pub struct SecretsManagerTokenStore {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    lease: Option<DynamoLease>,
+    lease_ttl_ms: Millis,
+    lease_wait_ms: Millis,
+}
+
+impl SecretsManagerTokenStore {
+    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>) -> Self {
+        SecretsManagerTokenStore {
+            client,
+            secret_id: secret_id.into(),
+            lease: None,
+            lease_ttl_ms: 15_000,
+            lease_wait_ms: 20_000,
+        }
+    }
+
+    /// Serialise refreshes across workers with this lease table.
+    pub fn with_lease(mut self, lease: DynamoLease) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// Refresh the pair whose access token `rejected` was refused, once across all workers:
+    /// under the lease, re-read the secret; if it already holds another access token, return
+    /// it (someone rotated it); else run `refresh` on the stored refresh token, save the new
+    /// pair, and return it. Without a lease configured only the re-read protects.
+    pub async fn refresh_guarded<F, Fut>(&self, rejected: &Secret, refresh: F) -> Result<UserTokens>
+    where
+        F: FnOnce(Secret) -> Fut,
+        Fut: Future<Output = Result<UserTokens>>,
+    {
+        let guard = match &self.lease {
+            Some(l) => {
+                let g = l
+                    .acquire(
+                        &format!("token:{}", self.secret_id),
+                        self.lease_ttl_ms,
+                        self.lease_wait_ms,
+                        200,
+                    )
+                    .await?;
+                if g.is_none() {
+                    return Err(FunctionsError::Backend {
+                        service: "dynamodb",
+                        operation: "token lease",
+                        message: "another worker holds the token refresh lease".into(),
+                        retryable: true,
+                    });
+                }
+                g
+            }
+            None => None,
+        };
+        let result = async {
+            let stored = self.load().await?.ok_or_else(|| {
+                FunctionsError::Config(format!("secret {} holds no token pair", self.secret_id))
+            })?;
+            if &stored.access_token != rejected {
+                tracing::info!("user token already rotated by another worker; reusing it");
+                return Ok(stored);
+            }
+            let new = refresh(stored.refresh_token.clone()).await?;
+            self.save(&new).await?;
+            tracing::info!("user token refreshed and stored");
+            Ok(new)
+        }
+        .await;
+        if let (Some(l), Some(g)) = (&self.lease, guard) {
+            if let Err(e) = l.release(g).await {
+                tracing::warn!(error = %e, "cannot release the token lease; it expires by itself");
+            }
+        }
+        result
+    }
+}
+
+impl TokenStore for SecretsManagerTokenStore {
+    async fn load(&self) -> Result<Option<UserTokens>> {
+        metrics::add(&COUNTS.secrets_calls, 1);
+        let res = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await;
+        let out = match res {
+            Ok(o) => o,
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+            Err(e) => return Err(sdk_error("secretsmanager", "GetSecretValue", e)),
+        };
+        let text = out.secret_string().unwrap_or("").trim();
+        if text.is_empty() || text == "{}" {
+            return Ok(None);
+        }
+        serde_json::from_str(text)
+            .map(Some)
+            .map_err(|source| FunctionsError::Decode {
+                what: "token secret",
+                source,
+            })
+    }
+
+    async fn save(&self, tokens: &UserTokens) -> Result<()> {
+        let json = serde_json::to_string(tokens).map_err(|source| FunctionsError::Decode {
+            what: "token secret",
+            source,
+        })?;
+        metrics::add(&COUNTS.secrets_calls, 1);
+        self.client
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .secret_string(json)
+            .send()
+            .await
+            .map_err(|e| sdk_error("secretsmanager", "PutSecretValue", e))?;
+        Ok(())
+    }
+}

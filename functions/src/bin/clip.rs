@@ -1,0 +1,77 @@
+//! The clip Lambda: clip queue → Helix Create Clip / Get Clips → clips table, re-checks as
+//! delayed messages. Thin wiring of [`clipper_functions::handlers::clip::ClipHandler`].
+//!
+//! Environment: `TWITCH_CLIENT_ID`, `TWITCH_TOKEN_SECRET` (name or ARN of the user token
+//! secret), optional `TWITCH_CLIENT_SECRET_ID` (secret holding the client secret, for
+//! confidential-client refreshes), `CLIPS_TABLE`, `STATE_TABLE`, `LEASE_TABLE`,
+//! `CHANNELS_TABLE`, `CLIP_QUEUE_URL`, optional `CLIP_DURATION_S`, `RUST_LOG`.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use clipper_functions::aws::{
+    required_env, AwsConfig, DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease,
+    SecretsManagerTokenStore, SqsClipScheduler,
+};
+use clipper_functions::handlers::clip::{ClipHandler, ClipHandlerConfig};
+use clipper_functions::handlers::now_ms;
+use clipper_functions::twitch::{HelixClient, HelixConfig, Secret, TwitchCredentials};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    clipper_functions::aws::init_lambda_tracing();
+    let aws = AwsConfig::from_env().await;
+    let client_id = required_env("TWITCH_CLIENT_ID")?;
+    let client_secret = match std::env::var("TWITCH_CLIENT_SECRET_ID") {
+        Ok(id) if !id.is_empty() => aws
+            .secrets
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await?
+            .secret_string()
+            .map(|s| Secret::new(s.trim())),
+        _ => None,
+    };
+    let store =
+        SecretsManagerTokenStore::new(aws.secrets.clone(), required_env("TWITCH_TOKEN_SECRET")?)
+            .with_lease(DynamoLease::new(
+                aws.dynamodb.clone(),
+                required_env("LEASE_TABLE")?,
+            ));
+    let creds = TwitchCredentials {
+        client_id: client_id.clone(),
+        client_secret,
+        access_token: None,
+        refresh_token: None,
+    };
+    let mut helix_config = HelixConfig::new(client_id);
+    if let Some(d) = std::env::var("CLIP_DURATION_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        helix_config.clip_duration_s = Some(d);
+    }
+    let helix = HelixClient::from_credentials(helix_config, &creds, store).await?;
+    if !helix.can_clip() {
+        tracing::warn!("no user token in the secret: clips are recorded as would-clip only");
+    }
+    let api = helix.can_clip().then_some(helix);
+    let handler = Arc::new(ClipHandler::new(
+        api,
+        DynamoClipStore::new(aws.dynamodb.clone(), required_env("CLIPS_TABLE")?),
+        SqsClipScheduler::new(aws.sqs.clone(), required_env("CLIP_QUEUE_URL")?),
+        DynamoClaims::new(aws.dynamodb.clone(), required_env("STATE_TABLE")?),
+        DynamoChannelStore::new(aws.dynamodb.clone(), required_env("CHANNELS_TABLE")?),
+        ClipHandlerConfig::default(),
+    ));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let handler = Arc::clone(&handler);
+        async move {
+            let id = event.context.request_id.clone();
+            Ok::<SqsBatchResponse, Error>(handler.handle(&event.payload, now_ms(), &id).await)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,63 @@
+//! Local adapters of the [`crate::roles`] traits: files under a directory, in-memory maps and
+//! in-process queues. Embedded mode (`clipper run` without AWS) and the handler tests use these.
+//!
+//! | role | adapter | where |
+//! |---|---|---|
+//! | [`crate::roles::ModelStore`] | [`DirModelStore`] | `<dir>/<channel>.clipper-model.json` |
+//! | [`crate::roles::ClipStore`] | [`JsonlClipStore`] | `recordings/clips.jsonl`, `recordings/clip_urls.txt` |
+//! | [`crate::roles::MomentClaims`] | [`MemoryClaims`] | memory |
+//! | [`crate::roles::ChannelStore`] | [`JsonChannelStore`] | a JSON file |
+//! | [`crate::roles::WindowQueue`] | [`LocalWindowQueue`] | bounded in-process channel |
+//! | [`crate::roles::ClipScheduler`] | [`LocalClipScheduler`] | tokio timers into a channel |
+//! | [`crate::roles::WindowArchive`] | [`DirWindowArchive`] | `<dir>/windows/*.jsonl` |
+
+mod archive;
+#[cfg(feature = "aws")]
+pub(crate) mod archive_codec {
+    //! JSON-lines encoding of archived windows, shared with the S3 archive.
+    pub(crate) use super::archive::{decode_lines, encode_lines};
+}
+mod channels;
+mod claims;
+mod clips;
+mod model_store;
+mod queues;
+
+pub use archive::DirWindowArchive;
+pub use channels::JsonChannelStore;
+pub use claims::MemoryClaims;
+pub use clips::{clip_url_line, JsonlClipStore};
+pub use model_store::{model_path, DirModelStore};
+pub use queues::{LocalClipScheduler, LocalWindowQueue, ScheduledClip};
+
+use std::path::Path;
+
+use crate::error::{FunctionsError, Result};
+
+/// Write `bytes` to `path` atomically: a temporary file beside it, then a rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| FunctionsError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(|source| FunctionsError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|source| FunctionsError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FunctionsError + '_ {
+    move |source| FunctionsError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}

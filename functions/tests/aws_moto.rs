@@ -1,0 +1,436 @@
+//! The AWS adapters against a real AWS-compatible server (moto_server on loopback). Each test
+//! skips with a message when `CLIPPER_TEST_AWS_ENDPOINT` is unset; `.ci/run` starts moto and
+//! sets it.
+#![cfg(feature = "aws")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use clipper_functions::aws::{
+    esm, DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, S3ModelStore,
+    S3WindowArchive, SecretsManagerTokenStore, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue,
+};
+use clipper_functions::handlers::train::ArchiveSource;
+use clipper_functions::handlers::{batch_response, decode_clip_request, decode_window_batch};
+use clipper_functions::record::{ClipRecord, ClipStatus};
+use clipper_functions::roles::{
+    ChannelConfig, ChannelStore, ClipScheduler, ClipStore, ModelFetch, ModelStore, MomentClaims,
+    TokenStore, WindowArchive, WindowQueue,
+};
+use clipper_functions::twitch::{Secret, UserTokens};
+use clipper_functions::FunctionsError;
+use clipper_models::{ChannelModel, ClipRequest, ModelConfig, Scores, TriggerKind};
+use common::aws_setup::{self, endpoint};
+use common::{batches, windows};
+
+const T0: i64 = 1_767_225_600_000;
+
+#[tokio::test]
+async fn s3_model_store_roundtrip_etag_and_corrupt() {
+    let Some(ep) = endpoint("s3_model_store_roundtrip_etag_and_corrupt") else {
+        return;
+    };
+    let aws = aws_setup::connect(&ep).await;
+    let bucket = aws_setup::unique("models");
+    aws_setup::bucket(&aws, &bucket).await;
+    let store = S3ModelStore::new(aws.s3.clone(), &bucket);
+
+    assert!(matches!(
+        store.load("chan", None).await.unwrap(),
+        ModelFetch::Missing
+    ));
+    let mut model = ChannelModel::new("chan", ModelConfig::default());
+    for w in windows("chan", T0, 12, None) {
+        model.assess(&w);
+    }
+    model.fit_now().unwrap();
+    let v1 = store.save(&model).await.unwrap();
+    assert!(!v1.is_empty());
+    let (loaded, version) = match store.load("chan", None).await.unwrap() {
+        ModelFetch::Loaded { model, version } => (model, version),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(version, v1);
+    assert_eq!(loaded.buffered(), model.buffered());
+    assert!(loaded.fitted.is_some());
+    // Same ETag: 304, nothing transferred.
+    assert!(matches!(
+        store.load("chan", Some(&v1)).await.unwrap(),
+        ModelFetch::Unchanged
+    ));
+    // A new save: a new version, and the old one is kept by bucket versioning.
+    model.assess(&windows("chan", T0 + 3_600_000, 1, None)[0]);
+    let v2 = store.save(&model).await.unwrap();
+    assert_ne!(v1, v2);
+    assert!(matches!(
+        store.load("chan", Some(&v1)).await.unwrap(),
+        ModelFetch::Loaded { .. }
+    ));
+    let versions = aws
+        .s3
+        .list_object_versions()
+        .bucket(&bucket)
+        .prefix(store.key("chan"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.versions().len(), 2);
+    // A corrupt object is an error, never a silent fresh model.
+    aws.s3
+        .put_object()
+        .bucket(&bucket)
+        .key(store.key("chan"))
+        .body(ByteStream::from_static(b"{\"format_version\":1,\"chan"))
+        .send()
+        .await
+        .unwrap();
+    match store.load("chan", None).await {
+        Err(FunctionsError::CorruptModel { channel, .. }) => assert_eq!(channel, "chan"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn s3_window_archive_flushes_and_trains_from_cursor() {
+    let Some(ep) = endpoint("s3_window_archive_flushes_and_trains_from_cursor") else {
+        return;
+    };
+    let aws = aws_setup::connect(&ep).await;
+    let bucket = aws_setup::unique("archive");
+    aws_setup::bucket(&aws, &bucket).await;
+    let archive = S3WindowArchive::new(aws.s3.clone(), &bucket).grace_ms(0);
+    let a = windows("a", T0, 2, None);
+    let b = windows("b", T0, 2, None);
+    archive.append("a", &a).await.unwrap();
+    archive.append("b", &b).await.unwrap();
+    assert_eq!(
+        archive.buffered().await,
+        a.len() + b.len(),
+        "buffered until a minute passes"
+    );
+    archive.flush().await.unwrap();
+    assert_eq!(archive.buffered().await, 0);
+    let now = clipper_functions::handlers::now_ms() + 1;
+    let got = archive.pending(now).await.unwrap();
+    assert_eq!(got.objects, 1);
+    assert_eq!(got.by_channel["a"], a);
+    assert_eq!(got.by_channel["b"].len(), b.len());
+    archive
+        .commit(got.cursor.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(archive.pending(now).await.unwrap().objects, 0, "committed");
+}
+
+#[tokio::test]
+async fn sqs_window_queue_batches_and_delayed_clip_messages_wait() {
+    let Some(ep) = endpoint("sqs_window_queue_batches_and_delayed_clip_messages_wait") else {
+        return;
+    };
+    let aws = aws_setup::connect(&ep).await;
+    let (url, arn) = aws_setup::queue(&aws, &aws_setup::unique("windows"), Some(3)).await;
+    let queue = SqsWindowQueue::start(aws.sqs.clone(), &url, SqsQueueConfig::default());
+    let ws = [windows("a", T0, 2, None), windows("b", T0, 2, None)];
+    let sent = batches("relay", &ws, Some(true));
+    for b in &sent {
+        queue.send(b).await.unwrap();
+    }
+    let requests_before_flush = clipper_functions::aws::QueueStats::get(&queue.stats().requests);
+    assert_eq!(
+        queue.shutdown(Duration::from_secs(30)).await,
+        0,
+        "all flushed"
+    );
+    let _ = requests_before_flush;
+    let mut received = Vec::new();
+    for _ in 0..20 {
+        let (n, _) = esm::poll_once(&aws.sqs, &url, &arn, 0, 30, |event| {
+            for r in &event.records {
+                received.push(decode_window_batch(r.body.as_deref().unwrap()).unwrap());
+            }
+            async { batch_response(Vec::<String>::new()) }
+        })
+        .await
+        .unwrap();
+        if n == 0 && received.len() >= sent.len() {
+            break;
+        }
+    }
+    received.sort_by_key(|b| b.seq);
+    assert_eq!(received, sent);
+
+    // Clip queue: a message delayed 2 s is not visible before.
+    let (curl, carn) = aws_setup::queue(&aws, &aws_setup::unique("clips"), None).await;
+    let sched = SqsClipScheduler::new(aws.sqs.clone(), &curl);
+    let req = clip_request("chan", T0);
+    let t = std::time::Instant::now();
+    sched
+        .schedule(&req, Duration::from_millis(1_500))
+        .await
+        .unwrap();
+    let mut early = 0;
+    esm::poll_once(&aws.sqs, &curl, &carn, 0, 30, |e| {
+        early = e.records.len();
+        async { batch_response(Vec::<String>::new()) }
+    })
+    .await
+    .unwrap();
+    assert_eq!(early, 0, "not visible before its delay");
+    let mut got = None;
+    while t.elapsed() < Duration::from_secs(10) && got.is_none() {
+        esm::poll_once(&aws.sqs, &curl, &carn, 1, 30, |e| {
+            got = e.records.first().and_then(|r| r.body.clone());
+            async { batch_response(Vec::<String>::new()) }
+        })
+        .await
+        .unwrap();
+    }
+    assert!(
+        t.elapsed() >= Duration::from_millis(1_900),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(decode_clip_request(&got.unwrap()).unwrap(), req);
+}
+
+#[tokio::test]
+async fn sqs_failed_records_come_back_then_dead_letter() {
+    let Some(ep) = endpoint("sqs_failed_records_come_back_then_dead_letter") else {
+        return;
+    };
+    let aws = aws_setup::connect(&ep).await;
+    let name = aws_setup::unique("poison");
+    let (url, arn) = aws_setup::queue(&aws, &name, Some(2)).await;
+    aws.sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("not a batch")
+        .send()
+        .await
+        .unwrap();
+    let mut deliveries = 0;
+    for _ in 0..6 {
+        esm::poll_once(&aws.sqs, &url, &arn, 0, 0, |e| {
+            deliveries += e.records.len();
+            let ids: Vec<String> = e
+                .records
+                .iter()
+                .filter_map(|r| r.message_id.clone())
+                .collect();
+            async move { batch_response(ids) }
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        deliveries, 2,
+        "maxReceiveCount 2, then the dead-letter queue"
+    );
+    let dlq = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await
+        .unwrap();
+    let got = aws
+        .sqs
+        .receive_message()
+        .queue_url(dlq.queue_url().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.messages().len(), 1);
+}
+
+fn clip_request(channel: &str, t: i64) -> ClipRequest {
+    ClipRequest::new(
+        clipper_models::ClipDecision {
+            channel: channel.into(),
+            trigger_ms: t,
+            peak_ms: t,
+            fire_at_ms: t + 7_000,
+            kind: TriggerKind::Laughter,
+            score: 0.8,
+            scores: Scores::default(),
+            features: None,
+            merged: 0,
+            forced_by: None,
+            title: "KEKW".into(),
+        },
+        Some("123".into()),
+    )
+}
+
+#[tokio::test]
+async fn dynamo_claims_one_winner_per_moment() {
+    let Some(ep) = endpoint("dynamo_claims_one_winner_per_moment") else {
+        return;
+    };
+    let aws = aws_setup::connect(&ep).await;
+    let table = aws_setup::unique("state");
+    aws_setup::table(&aws, &table, "channel").await;
+    let claims = Arc::new(DynamoClaims::new(aws.dynamodb.clone(), &table));
+    // Two workers saw triggers of the same moment (different windows, so different ids).
+    let (a, b) = tokio::join!(
+        claims.claim("chan", T0, 60_000, "chan:a"),
+        claims.claim("chan", T0 + 5_000, 60_000, "chan:b")
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a ^ b, "exactly one wins: {a} {b}");
+    let winner = if a {
+        ("chan:a", T0)
+    } else {
+        ("chan:b", T0 + 5_000)
+    };
+    // The winner's retried claim wins again (redelivered batch); the loser's does not.
+    assert!(claims
+        .claim("chan", winner.1, 60_000, winner.0)
+        .await
+        .unwrap());
+    assert!(!claims
+        .claim("chan", T0 + 30_000, 60_000, "chan:c")
+        .await
+        .unwrap());
+    // After the cooldown a new moment wins; other channels are independent.
+    assert!(claims
+        .claim("chan", T0 + 70_000, 60_000, "chan:d")
+        .await
+        .unwrap());
+    assert!(claims.claim("other", T0, 60_000, "other:a").await.unwrap());
+}
+
+fn record(channel: &str, t: i64, status: ClipStatus) -> ClipRecord {
+    let mut r = ClipRecord::from_request(&clip_request(channel, t), status);
+    r.score = 0.8;
+    r
+}
+
+#[tokio::test]
+async fn dynamo_clip_store_upserts_and_lists_by_channel() {
+    let Some(ep) = endpoint("dynamo_clip_store_upserts_and_lists_by_channel") else {
+        return;
+    };
+    let aws = aws_setup::connect(&ep).await;
+    let table = aws_setup::unique("clips");
+    aws_setup::clips_table(&aws, &table).await;
+    let store = DynamoClipStore::new(aws.dynamodb.clone(), &table);
+    let mut r = record("a", T0, ClipStatus::Pending);
+    store.put(&r).await.unwrap();
+    r.status = ClipStatus::Confirmed;
+    r.url = Some("https://clips.twitch.tv/x".into());
+    store.put(&r).await.unwrap();
+    store
+        .put(&record("a", T0 + 100_000, ClipStatus::Failed))
+        .await
+        .unwrap();
+    store
+        .put(&record("b", T0 + 50_000, ClipStatus::WouldClip))
+        .await
+        .unwrap();
+    assert_eq!(store.get(&r.request_id).await.unwrap().unwrap(), r);
+    assert!(store.get("nope").await.unwrap().is_none());
+    let a = store.list(Some("a"), None).await.unwrap();
+    assert_eq!(a.len(), 2, "upsert, not a second record");
+    assert_eq!(a[0], r);
+    let since = store.list(Some("a"), Some(T0 + 1)).await.unwrap();
+    assert_eq!(since.len(), 1);
+    assert_eq!(since[0].status, ClipStatus::Failed);
+    let all = store.list(None, Some(T0 + 1)).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.channel.as_str()).collect::<Vec<_>>(),
+        ["b", "a"]
+    );
+}
+
+#[tokio::test]
+async fn dynamo_channels_crud() {
+    let Some(ep) = endpoint("dynamo_channels_crud") else {
+        return;
+    };
+    let aws = aws_setup::connect(&ep).await;
+    let table = aws_setup::unique("channels");
+    aws_setup::table(&aws, &table, "channel").await;
+    let store = DynamoChannelStore::new(aws.dynamodb.clone(), &table);
+    assert!(store.list().await.unwrap().is_empty());
+    let mut a = ChannelConfig::new("#KimDoe");
+    a.threshold = Some(0.7);
+    a.cooldown_ms = Some(90_000);
+    a.webhook_url = Some("https://discord.example/hook".into());
+    store.put(&a).await.unwrap();
+    store.put(&ChannelConfig::new("zed")).await.unwrap();
+    let list = store.list().await.unwrap();
+    assert_eq!(list, vec![a.clone(), ChannelConfig::new("zed")]);
+    a.enabled = false;
+    store.put(&a).await.unwrap();
+    assert!(!store.list().await.unwrap()[0].enabled);
+    assert!(store.remove("zed").await.unwrap());
+    assert!(!store.remove("zed").await.unwrap());
+    assert_eq!(store.list().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn secrets_token_store_refreshes_once_across_workers() {
+    let Some(ep) = endpoint("secrets_token_store_refreshes_once_across_workers") else {
+        return;
+    };
+    let aws = aws_setup::connect(&ep).await;
+    let secret = aws_setup::unique("token");
+    let leases = aws_setup::unique("leases");
+    aws_setup::table(&aws, &leases, "lease").await;
+    aws.secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string("{}")
+        .send()
+        .await
+        .unwrap();
+    let store = |who: &str| {
+        SecretsManagerTokenStore::new(aws.secrets.clone(), &secret)
+            .with_lease(DynamoLease::new(aws.dynamodb.clone(), &leases).with_holder(who))
+    };
+    let (w1, w2) = (store("w1"), store("w2"));
+    assert!(w1.load().await.unwrap().is_none());
+    let old = UserTokens {
+        access_token: Secret::new("old-access"),
+        refresh_token: Secret::new("old-refresh"),
+        expires_at_ms: None,
+    };
+    w1.save(&old).await.unwrap();
+    assert_eq!(w2.load().await.unwrap(), Some(old.clone()));
+
+    // Both workers got a 401 with the old token at once; only one refresh may happen (the
+    // refresh token is single-use).
+    let refreshes = Arc::new(AtomicU32::new(0));
+    let refresh = |r: Arc<AtomicU32>| {
+        move |rt: Secret| async move {
+            assert_eq!(
+                rt.expose(),
+                "old-refresh",
+                "only the stored refresh token is spent"
+            );
+            let n = r.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(UserTokens {
+                access_token: Secret::new(format!("new-access-{n}")),
+                refresh_token: Secret::new(format!("new-refresh-{n}")),
+                expires_at_ms: Some(T0),
+            })
+        }
+    };
+    let rejected = Secret::new("old-access");
+    let (a, b) = tokio::join!(
+        w1.refresh_guarded(&rejected, refresh(refreshes.clone())),
+        w2.refresh_guarded(&rejected, refresh(refreshes.clone()))
+    );
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    assert_eq!(a.access_token.expose(), "new-access-0");
+    assert_eq!(w1.load().await.unwrap(), Some(a));
+}

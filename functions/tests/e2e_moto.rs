@@ -1,0 +1,305 @@
+//! End to end through real queues, tables and a bucket (moto_server): relay-side window queue →
+//! windows queue → score handler → delayed clip queue → clip handler (Twitch: a scripted API
+//! whose first Create Clip answers 503) → clips table, with a duplicated window batch and a
+//! duplicated clip message on the way. Exactly one clip must come out. Also measures the calls
+//! made, and prints the cost model from them (`infra/COST.md`).
+//!
+//! Skips when `CLIPPER_TEST_AWS_ENDPOINT` is unset; `.ci/run` starts moto and sets it.
+#![cfg(feature = "aws")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use clipper_functions::aws::{
+    esm, DynamoChannelStore, DynamoClaims, DynamoClipStore, S3ModelStore, S3WindowArchive,
+    SqsClipScheduler, SqsQueueConfig, SqsWindowQueue,
+};
+use clipper_functions::clip_flow::ClipFlowConfig;
+use clipper_functions::handlers::clip::{ClipHandler, ClipHandlerConfig};
+use clipper_functions::handlers::cost::{per_channel_day, Assumptions, Prices};
+use clipper_functions::handlers::metrics::COUNTS;
+use clipper_functions::handlers::score::{ScoreConfig, ScoreHandler};
+use clipper_functions::handlers::train::TrainHandler;
+use clipper_functions::handlers::{decode_window_batch, now_ms};
+use clipper_functions::record::ClipStatus;
+use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore, WindowQueue};
+use clipper_models::{ModelConfig, WindowBatch};
+use common::aws_setup::{self, endpoint};
+use common::{batches, windows, FakeClipApi};
+
+const T0: i64 = 1_767_225_600_000;
+const CHANNELS: [&str; 3] = ["alpha", "beta", "gamma"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_to_one_clip_through_real_queues() {
+    let Some(ep) = endpoint("relay_to_one_clip_through_real_queues") else {
+        return;
+    };
+    let aws = aws_setup::connect(&ep).await;
+    let bucket = aws_setup::unique("e2e");
+    aws_setup::bucket(&aws, &bucket).await;
+    let (wurl, warn) = aws_setup::queue(&aws, &aws_setup::unique("e2e-windows"), Some(3)).await;
+    let (curl, carn) = aws_setup::queue(&aws, &aws_setup::unique("e2e-clips"), Some(5)).await;
+    let (clips_t, state_t, chan_t) = (
+        aws_setup::unique("e2e-clips"),
+        aws_setup::unique("e2e-state"),
+        aws_setup::unique("e2e-channels"),
+    );
+    aws_setup::clips_table(&aws, &clips_t).await;
+    aws_setup::table(&aws, &state_t, "channel").await;
+    aws_setup::table(&aws, &chan_t, "channel").await;
+    let channels = DynamoChannelStore::new(aws.dynamodb.clone(), &chan_t);
+    for c in CHANNELS {
+        channels.put(&ChannelConfig::new(c)).await.unwrap();
+    }
+    let start = COUNTS.snapshot();
+
+    let score = ScoreHandler::new(
+        S3ModelStore::new(aws.s3.clone(), &bucket),
+        DynamoClaims::new(aws.dynamodb.clone(), &state_t),
+        SqsClipScheduler::new(aws.sqs.clone(), &curl),
+        S3WindowArchive::new(aws.s3.clone(), &bucket),
+        channels.clone(),
+        ScoreConfig::default(),
+    );
+    let trainer = TrainHandler::new(
+        S3ModelStore::new(aws.s3.clone(), &bucket),
+        S3WindowArchive::new(aws.s3.clone(), &bucket).grace_ms(0),
+        ModelConfig::default(),
+    );
+
+    // 30 min of three channels; alpha's chat bursts with laughter at 20 min.
+    let per_channel: Vec<_> = CHANNELS
+        .iter()
+        .map(|c| windows(c, T0, 30, (*c == "alpha").then_some(20 * 60_000)))
+        .collect();
+    let all = batches("relay-e2e", &per_channel, Some(true));
+    let n_windows: usize = all.iter().map(|b| b.windows.len()).sum();
+    let window_bytes: usize = all
+        .iter()
+        .map(|b| serde_json::to_string(b).unwrap().len())
+        .sum();
+    let split = all
+        .iter()
+        .position(|b| b.windows[0].features.end_ms >= T0 + 15 * 60_000)
+        .unwrap();
+    let mut score_time = Duration::ZERO;
+    let mut score_batches = 0usize;
+
+    // The relay sends the first 15 min; score them; train; then the rest, with one batch
+    // delivered twice.
+    for (part, range) in [(0, 0..split), (1, split..all.len())] {
+        let queue = SqsWindowQueue::start(aws.sqs.clone(), &wurl, SqsQueueConfig::default());
+        for b in &all[range.clone()] {
+            queue.send(b).await.unwrap();
+        }
+        if part == 1 {
+            queue.send(&all[split + 3]).await.unwrap();
+        }
+        assert_eq!(queue.shutdown(Duration::from_secs(60)).await, 0);
+        let expected = range.len() + part;
+        let mut seen = 0;
+        let mut idle = 0;
+        while idle < 2 {
+            let t = Instant::now();
+            let (n, failed) = esm::poll_once(&aws.sqs, &wurl, &warn, 0, 30, |event| {
+                // Live, the function runs just after the newest window closed.
+                let now = event
+                    .records
+                    .iter()
+                    .filter_map(|r| decode_window_batch(r.body.as_deref()?).ok())
+                    .flat_map(|b: WindowBatch| b.windows.into_iter().map(|w| w.features.end_ms))
+                    .max()
+                    .unwrap_or(T0)
+                    + 300;
+                let score = &score;
+                async move { score.handle(&event, now).await }
+            })
+            .await
+            .unwrap();
+            assert_eq!(failed, 0);
+            if n == 0 {
+                idle += 1;
+            } else {
+                score_time += t.elapsed();
+                score_batches += 1;
+                seen += n;
+            }
+        }
+        assert_eq!(seen, expected);
+        if part == 0 {
+            score.archive().flush().await.unwrap();
+            let report = trainer.handle(now_ms() + 1).await.unwrap();
+            assert_eq!(report.channels, 3, "{report:?}");
+            assert_eq!(report.fits, 3, "{report:?}");
+        }
+    }
+    score.archive().flush().await.unwrap();
+
+    // The clip function: Twitch fails the first Create Clip with a 503; the first clip batch
+    // is delivered twice.
+    let api = FakeClipApi::failing_first(1);
+    let clip = ClipHandler::new(
+        Some(api),
+        DynamoClipStore::new(aws.dynamodb.clone(), &clips_t),
+        SqsClipScheduler::new(aws.sqs.clone(), &curl),
+        DynamoClaims::new(aws.dynamodb.clone(), &state_t),
+        channels.clone(),
+        ClipHandlerConfig {
+            flow: ClipFlowConfig {
+                confirm_backoff: vec![Duration::from_secs(1), Duration::from_secs(2)],
+                max_create_attempts: 4,
+                retry_base: Duration::from_secs(1),
+            },
+            create_claim_ms: 60_000,
+        },
+    );
+    let store = DynamoClipStore::new(aws.dynamodb.clone(), &clips_t);
+    let began = Instant::now();
+    let mut duplicated = false;
+    let mut clip_batches = 0usize;
+    loop {
+        let (n, _) = esm::poll_once(&aws.sqs, &curl, &carn, 1, 5, |event| {
+            let dup: Vec<String> = if duplicated {
+                Vec::new()
+            } else {
+                event
+                    .records
+                    .iter()
+                    .filter_map(|r| r.body.clone())
+                    .collect()
+            };
+            let sqs = aws.sqs.clone();
+            let curl = curl.clone();
+            let clip = &clip;
+            async move {
+                for body in dup {
+                    sqs.send_message()
+                        .queue_url(&curl)
+                        .message_body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                clip.handle(&event, now_ms(), "e2e").await
+            }
+        })
+        .await
+        .unwrap();
+        if n > 0 {
+            duplicated = true;
+            clip_batches += 1;
+        }
+        let done = store
+            .list(None, None)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.status == ClipStatus::Confirmed);
+        if done && n == 0 {
+            break;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(90),
+            "no confirmed clip in time"
+        );
+    }
+    assert!(duplicated);
+    let records = store.list(None, None).await.unwrap();
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let r = &records[0];
+    assert_eq!(r.channel, "alpha");
+    assert_eq!(r.status, ClipStatus::Confirmed);
+    assert_eq!(r.url.as_deref(), Some("https://clips.twitch.tv/clip0"));
+    assert!((T0 + 20 * 60_000..=T0 + 20 * 60_000 + 20_000).contains(&r.trigger_ms));
+    let api = clip.api().unwrap();
+    assert_eq!(api.created().len(), 1, "one clip made on Twitch");
+    assert_eq!(
+        api.create_calls.load(Ordering::SeqCst),
+        2,
+        "503, then created"
+    );
+    for q in [&wurl, &curl] {
+        let dlq = aws
+            .sqs
+            .get_queue_url()
+            .queue_name(format!("{}-dlq", q.rsplit('/').next().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        let m = aws
+            .sqs
+            .receive_message()
+            .queue_url(dlq.queue_url().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert!(m.messages().is_empty(), "nothing dead-lettered");
+    }
+
+    // Train once more on the second half (what the schedule does), measuring it.
+    let t = Instant::now();
+    let report = trainer.handle(now_ms() + 1).await.unwrap();
+    let train_time = t.elapsed();
+    assert_eq!(report.channels, 3);
+    let model_bytes = aws
+        .s3
+        .head_object()
+        .bucket(&bucket)
+        .key(S3ModelStore::new(aws.s3.clone(), &bucket).key("alpha"))
+        .send()
+        .await
+        .unwrap()
+        .content_length()
+        .unwrap_or(0);
+
+    // Calls made, and the cost model from them.
+    let used = COUNTS.snapshot().since(&start);
+    let clips = 1.0;
+    let measured = Assumptions {
+        bytes_per_window: window_bytes as f64 / n_windows as f64,
+        score_ms_per_window: score_time.as_secs_f64() * 1000.0 / n_windows as f64,
+        model_bytes: model_bytes as f64,
+        train_ms_per_channel: train_time.as_secs_f64() * 1000.0 / 3.0,
+        clip_messages_per_clip: (used.sqs_messages_sent as f64 - (all.len() + 1) as f64) / clips,
+        ddb_writes_per_clip: (used.ddb_write as f64 - 3.0) / clips,
+        ddb_reads_per_clip: used.ddb_read as f64 / clips,
+        ..Assumptions::default()
+    };
+    let prices = Prices::us_east_1();
+    let at_100 = per_channel_day(&measured, &prices);
+    let at_50 = per_channel_day(
+        &Assumptions {
+            channels_per_relay: 50.0,
+            ..measured.clone()
+        },
+        &prices,
+    );
+    println!(
+        "e2e measured: {}",
+        serde_json::json!({
+            "channels": CHANNELS.len(),
+            "windows": n_windows,
+            "window_batches": all.len() + 1,
+            "score_invocations": used.score_invocations,
+            "score_batches": score_batches,
+            "clip_batches": clip_batches,
+            "clip_invocations": used.clip_invocations,
+            "train_invocations": used.train_invocations,
+            "counts": used,
+            "assumptions": measured,
+        })
+    );
+    println!(
+        "e2e cost per channel-day, 100 channels per relay: {}",
+        serde_json::to_string(&at_100).unwrap()
+    );
+    println!(
+        "e2e cost per channel-day, 50 channels per relay: {}",
+        serde_json::to_string(&at_50).unwrap()
+    );
+    assert!(at_100.total <= 0.01, "{at_100:?}");
+}
