@@ -1,8 +1,10 @@
-//! End to end through real queues, tables and a bucket (moto_server): relay-side window queue →
-//! windows queue → score handler → delayed clip queue → clip handler (Twitch: a scripted API
-//! whose first Create Clip answers 503) → clips table, with a duplicated window batch and a
-//! duplicated clip message on the way. Exactly one clip must come out. Also measures the calls
-//! made, and prints the cost model from them (`infra/COST.md`).
+//! End to end through real queues, tables, a bucket and a secret (moto_server): relay-side window
+//! queue → windows queue → score handler → delayed clip queue → clip handler → the real Helix
+//! client against a local Helix (wiremock: the stored user token is refused once with 401 and
+//! refreshed into Secrets Manager, then Create Clip answers 503, then 202, then Get Clips finds
+//! the clip) → clips table, with a duplicated window batch and a duplicated clip message on the
+//! way. Exactly one clip must come out. Also measures the calls made and prints the cost model
+//! from them (`infra/COST.md`).
 //!
 //! Skips when `CLIPPER_TEST_AWS_ENDPOINT` is unset; `.ci/run` starts moto and sets it.
 #![cfg(feature = "aws")]
@@ -10,12 +12,12 @@
 
 mod common;
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use clipper_functions::aws::{
-    esm, DynamoChannelStore, DynamoClaims, DynamoClipStore, S3ModelStore, S3WindowArchive,
-    SqsClipScheduler, SqsQueueConfig, SqsWindowQueue,
+    esm, DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, S3ModelStore,
+    S3WindowArchive, SecretsManagerTokenStore, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue,
 };
 use clipper_functions::clip_flow::ClipFlowConfig;
 use clipper_functions::handlers::clip::{ClipHandler, ClipHandlerConfig};
@@ -25,13 +27,76 @@ use clipper_functions::handlers::score::{ScoreConfig, ScoreHandler};
 use clipper_functions::handlers::train::TrainHandler;
 use clipper_functions::handlers::{decode_window_batch, now_ms};
 use clipper_functions::record::ClipStatus;
-use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore, WindowQueue};
+use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore, TokenStore, WindowQueue};
+use clipper_functions::twitch::{HelixClient, HelixConfig, TwitchCredentials};
 use clipper_models::{ModelConfig, WindowBatch};
 use common::aws_setup::{self, endpoint};
-use common::{batches, windows, FakeClipApi};
+use common::{batches, windows};
+use serde_json::json;
+use wiremock::matchers::{bearer_token, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const T0: i64 = 1_767_225_600_000;
 const CHANNELS: [&str; 3] = ["alpha", "beta", "gamma"];
+
+/// Create Clip with the refreshed token: 503 first, then 202.
+struct FlakyCreate(AtomicU32);
+
+impl Respond for FlakyCreate {
+    fn respond(&self, _req: &Request) -> ResponseTemplate {
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            ResponseTemplate::new(503).set_body_json(json!({
+                "error": "Service Unavailable", "status": 503, "message": ""
+            }))
+        } else {
+            ResponseTemplate::new(202).set_body_json(json!({
+                "data": [{"id": "E2eClip", "edit_url": "https://clips.twitch.tv/E2eClip/edit"}]
+            }))
+        }
+    }
+}
+
+/// A local Helix and OAuth server: the first token is refused, the refresh gives `user-b`,
+/// Create Clip fails once with 503, Get Clips finds the clip.
+async fn helix() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .and(bearer_token("user-a"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "user-b", "refresh_token": "refresh-b",
+            "expires_in": 14_000, "scope": ["clips:edit"], "token_type": "bearer"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .and(bearer_token("user-b"))
+        .respond_with(FlakyCreate(AtomicU32::new(0)))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/helix/clips"))
+        .and(query_param("id", "E2eClip"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"id": "E2eClip", "url": "https://clips.twitch.tv/E2eClip",
+                      "title": "t", "broadcaster_id": "id_alpha",
+                      "created_at": "2026-01-01T00:20:10Z"}]
+        })))
+        .mount(&server)
+        .await;
+    server
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_to_one_clip_through_real_queues() {
@@ -139,9 +204,33 @@ async fn relay_to_one_clip_through_real_queues() {
     }
     score.archive().flush().await.unwrap();
 
-    // The clip function: Twitch fails the first Create Clip with a 503; the first clip batch
-    // is delivered twice.
-    let api = FakeClipApi::failing_first(1);
+    // The clip function, wired as the clip binary wires it: the Helix client with the user
+    // token from Secrets Manager (refresh lease table in DynamoDB). The first clip batch is
+    // delivered twice.
+    let helix_server = helix().await;
+    let secret = aws_setup::unique("e2e-token");
+    let leases = aws_setup::unique("e2e-leases");
+    aws_setup::table(&aws, &leases, "lease").await;
+    aws.secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string(r#"{"access_token":"user-a","refresh_token":"refresh-a"}"#)
+        .send()
+        .await
+        .unwrap();
+    let token_store = SecretsManagerTokenStore::new(aws.secrets.clone(), &secret)
+        .with_lease(DynamoLease::new(aws.dynamodb.clone(), &leases));
+    let mut helix_config = HelixConfig::new("cid");
+    helix_config.helix_base = format!("{}/helix", helix_server.uri()).parse().unwrap();
+    helix_config.oauth_base = format!("{}/oauth2", helix_server.uri()).parse().unwrap();
+    let creds = TwitchCredentials {
+        client_id: "cid".into(),
+        ..TwitchCredentials::default()
+    };
+    let api = HelixClient::from_credentials(helix_config, &creds, token_store.clone())
+        .await
+        .unwrap();
+    assert!(api.can_clip());
     let clip = ClipHandler::new(
         Some(api),
         DynamoClipStore::new(aws.dynamodb.clone(), &clips_t),
@@ -213,15 +302,26 @@ async fn relay_to_one_clip_through_real_queues() {
     let r = &records[0];
     assert_eq!(r.channel, "alpha");
     assert_eq!(r.status, ClipStatus::Confirmed);
-    assert_eq!(r.url.as_deref(), Some("https://clips.twitch.tv/clip0"));
+    assert_eq!(r.url.as_deref(), Some("https://clips.twitch.tv/E2eClip"));
     assert!((T0 + 20 * 60_000..=T0 + 20 * 60_000 + 20_000).contains(&r.trigger_ms));
-    let api = clip.api().unwrap();
-    assert_eq!(api.created().len(), 1, "one clip made on Twitch");
+    // Create Clip: 401 with the stored token, then 503 and 202 with the refreshed one; nothing
+    // more despite the duplicated message.
+    let creates = helix_server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|q| q.method.as_str() == "POST" && q.url.path() == "/helix/clips")
+        .count();
+    assert_eq!(creates, 3, "401, 503, 202: one clip made on Twitch");
+    helix_server.verify().await;
+    let stored = token_store.load().await.unwrap().unwrap();
     assert_eq!(
-        api.create_calls.load(Ordering::SeqCst),
-        2,
-        "503, then created"
+        stored.access_token.expose(),
+        "user-b",
+        "refreshed token written back"
     );
+    assert_eq!(stored.refresh_token.expose(), "refresh-b");
     for q in [&wurl, &curl] {
         let dlq = aws
             .sqs
@@ -256,13 +356,21 @@ async fn relay_to_one_clip_through_real_queues() {
         .content_length()
         .unwrap_or(0);
 
+    // A model at steady state (full 6 h training buffer, fitted) for the storage figure.
+    let mut full = clipper_models::ChannelModel::new("full", ModelConfig::default());
+    for w in windows("full", T0, 6 * 60, None) {
+        full.assess(&w);
+    }
+    full.fit_now().unwrap();
+    let full_model_bytes = full.to_json().unwrap().len();
+
     // Calls made, and the cost model from them.
     let used = COUNTS.snapshot().since(&start);
     let clips = 1.0;
     let measured = Assumptions {
         bytes_per_window: window_bytes as f64 / n_windows as f64,
         score_ms_per_window: score_time.as_secs_f64() * 1000.0 / n_windows as f64,
-        model_bytes: model_bytes as f64,
+        model_bytes: full_model_bytes as f64,
         train_ms_per_channel: train_time.as_secs_f64() * 1000.0 / 3.0,
         clip_messages_per_clip: (used.sqs_messages_sent as f64 - (all.len() + 1) as f64) / clips,
         ddb_writes_per_clip: (used.ddb_write as f64 - 3.0) / clips,
@@ -286,6 +394,7 @@ async fn relay_to_one_clip_through_real_queues() {
             "window_batches": all.len() + 1,
             "score_invocations": used.score_invocations,
             "score_batches": score_batches,
+            "model_bytes_after_30_min": model_bytes,
             "clip_batches": clip_batches,
             "clip_invocations": used.clip_invocations,
             "train_invocations": used.train_invocations,

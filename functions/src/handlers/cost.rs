@@ -126,7 +126,7 @@ impl Default for Assumptions {
             idle_polls_per_queue_day: 21_600.0,
             relay_vcpu: 0.25,
             relay_gb: 0.5,
-            custom_metrics: 9.0,
+            custom_metrics: 12.0,
             alarms: 5.0,
             secrets: 1.0,
         }
