@@ -1,6 +1,7 @@
 //! The `clipper` command: reading chat (logs and, later, live IRC), driving the detection core,
 //! and writing what it finds.
 
+pub mod admin;
 pub mod chart;
 pub mod error;
 pub mod eval;

@@ -2,8 +2,10 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use clipper_functions::local::{JsonChannelStore, JsonlClipStore, LocalWindowQueue};
 use clipper_functions::twitch::auth::TwitchCredentials;
 use clipper_models::{ClipDecision, DetectorConfig};
+use clipper_relay::admin;
 use clipper_relay::eval;
 use clipper_relay::input::ChatFormat;
 use clipper_relay::live::{
@@ -87,12 +89,83 @@ struct TwitchArgs {
     ffz_url: String,
 }
 
+#[derive(clap::Args, Debug)]
+struct ChannelTarget {
+    /// DynamoDB channels table (`aws` feature).
+    #[arg(long, env = "CLIPPER_CHANNELS_TABLE")]
+    table: Option<String>,
+    /// Local channels file.
+    #[arg(long, default_value = "channels.json")]
+    file: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum ChannelAction {
+    /// List channels and their settings.
+    List,
+    /// Add (or replace) a channel, enabled.
+    Add {
+        channel: String,
+        #[command(flatten)]
+        settings: ChannelSettings,
+    },
+    /// Remove a channel.
+    Remove { channel: String },
+    /// Change a channel's settings.
+    Set {
+        channel: String,
+        /// Enable or disable without removing.
+        #[arg(long)]
+        enabled: Option<bool>,
+        #[command(flatten)]
+        settings: ChannelSettings,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ChannelSettings {
+    /// Decision threshold override.
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Cooldown override in seconds.
+    #[arg(long)]
+    cooldown: Option<f64>,
+    /// Discord/Slack webhook for confirmed clips.
+    #[arg(long)]
+    webhook: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ClipsAction {
+    /// Print clip records (latest state of each) as CSV or JSON lines.
+    Export {
+        #[arg(long)]
+        channel: Option<String>,
+        /// Only clips triggered at or after: Unix ms, RFC 3339 date-time, or `24h` / `7d` ago.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value = "csv")]
+        format: ExportFormat,
+        /// DynamoDB clips table (`aws` feature).
+        #[arg(long, env = "CLIPPER_CLIPS_TABLE")]
+        table: Option<String>,
+        #[arg(long, default_value = "recordings")]
+        recordings_dir: PathBuf,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ExportFormat {
+    Csv,
+    Json,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Watch live chat, clip the moments it explodes (7 s after the trigger), keep learning.
     Run {
         /// Channels to watch (comma-separated).
-        #[arg(long, env = "TWITCH_CHANNELS", value_delimiter = ',', required = true)]
+        #[arg(long, env = "TWITCH_CHANNELS", value_delimiter = ',', required_unless_present_any = ["channels_table", "channels_file"])]
         channels: Vec<String>,
         #[command(flatten)]
         twitch: TwitchArgs,
@@ -129,6 +202,30 @@ enum Command {
         /// Logins (besides broadcaster and moderators) whose `!testclip` forces a clip.
         #[arg(long, value_delimiter = ',')]
         testclip_allow: Vec<String>,
+        /// Serverless relay: send windows to this SQS queue instead of scoring here (needs the
+        /// `aws` build feature).
+        #[arg(long, env = "CLIPPER_WINDOWS_QUEUE_URL")]
+        windows_queue_url: Option<String>,
+        /// Read channels from this DynamoDB table (re-read every minute; `aws` feature).
+        #[arg(long, env = "CLIPPER_CHANNELS_TABLE")]
+        channels_table: Option<String>,
+        /// Read channels from this JSON file (re-read every minute), instead of --channels.
+        #[arg(long, value_name = "FILE")]
+        channels_file: Option<PathBuf>,
+    },
+    /// Configure channels: in the DynamoDB channels table (--table / CLIPPER_CHANNELS_TABLE) or a
+    /// local JSON file (--file, default channels.json).
+    Channels {
+        #[command(flatten)]
+        target: ChannelTarget,
+        #[command(subcommand)]
+        action: ChannelAction,
+    },
+    /// Clip records: export from the DynamoDB clips table (--table / CLIPPER_CLIPS_TABLE) or
+    /// local recordings (--recordings-dir).
+    Clips {
+        #[command(subcommand)]
+        action: ClipsAction,
     },
     /// Save live chat as raw IRC lines with tags (DIR/<channel>.irc.log) for `clipper replay`.
     Record {
@@ -305,6 +402,153 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+async fn run_live(
+    cfg: RunConfig,
+    queue_url: Option<String>,
+    channels_table: Option<String>,
+    channels_file: Option<PathBuf>,
+) -> anyhow::Result<live::run::RunSummary> {
+    if let Some(file) = channels_file {
+        anyhow::ensure!(
+            queue_url.is_none() && channels_table.is_none() || cfg!(feature = "aws"),
+            "--windows-queue-url and --channels-table need the `aws` build feature"
+        );
+        let store = std::sync::Arc::new(JsonChannelStore::new(file));
+        return Ok(live::run::run_with::<LocalWindowQueue, _>(
+            cfg,
+            None,
+            Some(store),
+            shutdown_signal(),
+        )
+        .await?);
+    }
+    if queue_url.is_none() && channels_table.is_none() {
+        return Ok(live::run::run(cfg, shutdown_signal()).await?);
+    }
+    run_serverless_relay(cfg, queue_url, channels_table).await
+}
+
+#[cfg(feature = "aws")]
+async fn run_serverless_relay(
+    cfg: RunConfig,
+    queue_url: Option<String>,
+    channels_table: Option<String>,
+) -> anyhow::Result<live::run::RunSummary> {
+    use clipper_functions::aws::{AwsConfig, DynamoChannelStore, SqsQueueConfig, SqsWindowQueue};
+    use std::sync::Arc;
+    let aws = AwsConfig::from_env().await;
+    let queue = queue_url.map(|url| {
+        Arc::new(SqsWindowQueue::start(
+            aws.sqs.clone(),
+            url,
+            SqsQueueConfig::default(),
+        ))
+    });
+    let channels =
+        channels_table.map(|t| Arc::new(DynamoChannelStore::new(aws.dynamodb.clone(), t)));
+    let summary = live::run::run_with(cfg, queue.clone(), channels, shutdown_signal()).await?;
+    if let Some(q) = queue.and_then(|q| Arc::into_inner(q)) {
+        let unsent = q.shutdown(std::time::Duration::from_secs(30)).await;
+        anyhow::ensure!(
+            unsent == 0,
+            "{unsent} window messages could not be sent to SQS before exit"
+        );
+    }
+    Ok(summary)
+}
+
+#[cfg(not(feature = "aws"))]
+async fn run_serverless_relay(
+    _cfg: RunConfig,
+    _queue_url: Option<String>,
+    _channels_table: Option<String>,
+) -> anyhow::Result<live::run::RunSummary> {
+    anyhow::bail!("--windows-queue-url and --channels-table need a build with `--features aws`")
+}
+
+async fn channels_cmd(target: ChannelTarget, action: ChannelAction) -> anyhow::Result<()> {
+    match &target.table {
+        #[cfg(feature = "aws")]
+        Some(t) => {
+            let aws = clipper_functions::aws::AwsConfig::from_env().await;
+            let store = clipper_functions::aws::DynamoChannelStore::new(aws.dynamodb, t.clone());
+            channels_on(&store, action).await
+        }
+        #[cfg(not(feature = "aws"))]
+        Some(_) => anyhow::bail!("--table needs a build with `--features aws`"),
+        None => channels_on(&JsonChannelStore::new(target.file), action).await,
+    }
+}
+
+async fn channels_on<C: clipper_functions::roles::ChannelStore>(
+    store: &C,
+    action: ChannelAction,
+) -> anyhow::Result<()> {
+    let change =
+        |s: ChannelSettings, enabled: Option<bool>| -> anyhow::Result<admin::ChannelChange> {
+            Ok(admin::ChannelChange {
+                enabled,
+                threshold: s.threshold,
+                cooldown_ms: s
+                    .cooldown
+                    .map(|c| secs(c, "--cooldown").map(|d| d.as_millis() as i64))
+                    .transpose()?,
+                webhook_url: s.webhook,
+            })
+        };
+    match action {
+        ChannelAction::List => {
+            for c in admin::list_channels(store).await? {
+                println!("{}", serde_json::to_string(&c)?);
+            }
+        }
+        ChannelAction::Add { channel, settings } => {
+            let c = admin::add_channel(store, &channel, &change(settings, None)?).await?;
+            eprintln!("added {}", c.channel);
+        }
+        ChannelAction::Remove { channel } => {
+            if admin::remove_channel(store, &channel).await? {
+                eprintln!("removed {channel}");
+            } else {
+                anyhow::bail!("no channel {channel:?}");
+            }
+        }
+        ChannelAction::Set {
+            channel,
+            enabled,
+            settings,
+        } => {
+            let c = admin::set_channel(store, &channel, &change(settings, enabled)?).await?;
+            println!("{}", serde_json::to_string(&c)?);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "aws")]
+async fn export_from_table(
+    table: &str,
+    channel: Option<&str>,
+    since: Option<i64>,
+    format: admin::Format,
+    out: impl Write,
+) -> anyhow::Result<usize> {
+    let aws = clipper_functions::aws::AwsConfig::from_env().await;
+    let store = clipper_functions::aws::DynamoClipStore::new(aws.dynamodb, table);
+    Ok(admin::export_clips(&store, channel, since, format, out).await?)
+}
+
+#[cfg(not(feature = "aws"))]
+async fn export_from_table(
+    _table: &str,
+    _channel: Option<&str>,
+    _since: Option<i64>,
+    _format: admin::Format,
+    _out: impl Write,
+) -> anyhow::Result<usize> {
+    anyhow::bail!("--table needs a build with `--features aws`")
+}
+
 fn main() -> anyhow::Result<()> {
     // `.env` fills only variables not already set.
     let _ = dotenvy::dotenv();
@@ -327,6 +571,9 @@ fn main() -> anyhow::Result<()> {
             autosave_every,
             joins_per_10s,
             testclip_allow,
+            windows_queue_url,
+            channels_table,
+            channels_file,
         } => {
             let mut detector = config;
             if let Some(d) = clip_delay {
@@ -360,7 +607,19 @@ fn main() -> anyhow::Result<()> {
                 .iter()
                 .map(|s| secs(*s, "--confirm-backoff"))
                 .collect::<anyhow::Result<_>>()?;
-            let summary = runtime()?.block_on(live::run::run(cfg, shutdown_signal()))?;
+            cfg.forward.relay_id = std::env::var("HOSTNAME").unwrap_or_else(|_| "relay".into());
+            let summary = runtime()?.block_on(run_live(
+                cfg,
+                windows_queue_url,
+                channels_table,
+                channels_file,
+            ))?;
+            if let Some(f) = summary.forwarded {
+                eprintln!(
+                    "forwarded {} windows in {} queue messages",
+                    f.windows, f.messages
+                );
+            }
             eprintln!(
                 "{}: {} messages, {} windows, {} triggers, {} clips due, {} finished, {} models saved",
                 summary.mode,
@@ -371,6 +630,42 @@ fn main() -> anyhow::Result<()> {
                 summary.clips_finished,
                 summary.stats.models_saved
             );
+        }
+        Command::Channels { target, action } => {
+            runtime()?.block_on(channels_cmd(target, action))?;
+        }
+        Command::Clips {
+            action:
+                ClipsAction::Export {
+                    channel,
+                    since,
+                    format,
+                    table,
+                    recordings_dir,
+                },
+        } => {
+            let since = since
+                .map(|s| admin::parse_since(&s, live::driver::now_ms()))
+                .transpose()?;
+            let format = match format {
+                ExportFormat::Csv => admin::Format::Csv,
+                ExportFormat::Json => admin::Format::Json,
+            };
+            let n = runtime()?.block_on(async move {
+                let out = std::io::stdout().lock();
+                match table {
+                    Some(t) => export_from_table(&t, channel.as_deref(), since, format, out).await,
+                    None => {
+                        let store = JsonlClipStore::open(&recordings_dir)
+                            .with_context(|| format!("reading {}", recordings_dir.display()))?;
+                        Ok(
+                            admin::export_clips(&store, channel.as_deref(), since, format, out)
+                                .await?,
+                        )
+                    }
+                }
+            })?;
+            eprintln!("{n} clips");
         }
         Command::Record {
             channels,

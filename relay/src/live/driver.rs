@@ -120,7 +120,7 @@ pub struct Driver {
     opts: DriverOptions,
     chans: HashMap<String, Chan>,
     clips: mpsc::UnboundedSender<ClipJob>,
-    windows: Option<mpsc::Sender<WindowEnvelope>>,
+    windows: Option<mpsc::UnboundedSender<WindowEnvelope>>,
     control_tx: mpsc::UnboundedSender<Control>,
     room_ids: Option<mpsc::UnboundedSender<(String, String)>>,
     progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
@@ -136,7 +136,7 @@ impl Driver {
         opts: DriverOptions,
         channels: &[String],
         clips: mpsc::UnboundedSender<ClipJob>,
-        windows: Option<mpsc::Sender<WindowEnvelope>>,
+        windows: Option<mpsc::UnboundedSender<WindowEnvelope>>,
         control_tx: mpsc::UnboundedSender<Control>,
     ) -> Self {
         let mut d = Driver {
@@ -362,11 +362,16 @@ impl Driver {
                             features: w.features,
                             forced_by: chan.forced_by.take(),
                         };
-                        if let Err(e) = tx.try_send(env) {
-                            tracing::warn!(channel = name, error = %e, "window queue full; window dropped");
+                        if tx.send(env).is_err() {
+                            tracing::error!(
+                                channel = name,
+                                "window forwarder gone; window not sent"
+                            );
                         }
                     }
                 }
+                // Forwarding: the score function decides; local triggers are not acted on.
+                Output::Trigger(_) | Output::Clip(_) if self.windows.is_some() => {}
                 Output::Trigger(t) => {
                     self.stats.triggers += 1;
                     tracing::info!(channel = name, kind = ?t.kind, score = t.score, fire_at_ms = t.fire_at_ms, "trigger");

@@ -10,6 +10,7 @@
 pub mod chat;
 pub mod clips;
 pub mod driver;
+pub mod forward;
 pub mod loopback;
 pub mod record;
 pub mod run;

@@ -16,9 +16,13 @@ use clipper_functions::twitch::{
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
+use clipper_functions::local::{JsonChannelStore, LocalWindowQueue};
+use clipper_functions::roles::{ChannelConfig, ChannelStore, WindowQueue};
+
 use super::chat::{self, ChatOptions};
 use super::clips::run_clip_worker;
 use super::driver::{Control, Driver, DriverOptions, DriverStats};
+use super::forward::{run_forwarder, ForwardOptions, ForwardStats};
 use super::transport::{set_endpoint, IrcEndpoint};
 use crate::error::{RelayError, Result};
 
@@ -44,6 +48,10 @@ pub struct RunConfig {
     pub emotes_every: Duration,
     /// How long shutdown waits for clips in flight (their records are written at every step).
     pub drain_timeout: Duration,
+    /// Packing of windows when forwarding to a queue.
+    pub forward: ForwardOptions,
+    /// How often the channel store (if any) is re-read.
+    pub channels_every: Duration,
 }
 
 impl RunConfig {
@@ -64,6 +72,8 @@ impl RunConfig {
             viewers_every: Duration::from_secs(60),
             emotes_every: Duration::from_secs(30 * 60),
             drain_timeout: Duration::from_secs(10),
+            forward: ForwardOptions::default(),
+            channels_every: Duration::from_secs(60),
         }
     }
 }
@@ -74,6 +84,8 @@ pub struct RunSummary {
     pub mode: String,
     pub stats: DriverStats,
     pub clips_finished: u64,
+    /// Windows forwarded to the queue (serverless relay).
+    pub forwarded: Option<ForwardStats>,
 }
 
 /// Normalises channel names (`#Name` → `name`), dropping empties and duplicates.
@@ -93,7 +105,37 @@ type Helix = HelixClient<FileTokenStore>;
 
 /// Runs live clipping until `shutdown` completes.
 pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()> + Send) -> Result<RunSummary> {
-    if cfg.channels.is_empty() {
+    run_with::<LocalWindowQueue, JsonChannelStore>(cfg, None, None, shutdown).await
+}
+
+/// [`run`], optionally as the serverless relay: with `queue`, closed windows are forwarded
+/// there (packed, see [`super::forward`]) and no clip is made here; with `channel_store`, the
+/// channel set is re-read every `channels_every` (enabled channels only) and joins/parts follow
+/// without a restart.
+pub async fn run_with<Q, C>(
+    cfg: RunConfig,
+    queue: Option<Arc<Q>>,
+    channel_store: Option<Arc<C>>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<RunSummary>
+where
+    Q: WindowQueue + 'static,
+    C: ChannelStore + 'static,
+{
+    let mut cfg = cfg;
+    if queue.is_some() {
+        // The functions own models and records in this shape; the container may be read-only.
+        cfg.driver.models_dir = None;
+        cfg.driver.forward_windows = true;
+        cfg.recordings_dir = std::env::temp_dir().join("clipper-relay-recordings");
+    }
+    if let Some(store) = &channel_store {
+        match store.list().await {
+            Ok(list) => cfg.channels = enabled(&list),
+            Err(e) => return Err(RelayError::Invalid(format!("channel store: {e}"))),
+        }
+    }
+    if cfg.channels.is_empty() && channel_store.is_none() {
         return Err(RelayError::Invalid(
             "no channels: pass --channels a,b or set TWITCH_CHANNELS".into(),
         ));
@@ -161,11 +203,22 @@ pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()> + Send) -> R
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let (clip_tx, clip_rx) = mpsc::unbounded_channel();
     let (room_tx, room_rx) = mpsc::unbounded_channel();
+    let (windows_tx, forwarder) = match &queue {
+        Some(q) => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let q = q.clone();
+            let opts = cfg.forward.clone();
+            let h = tokio::spawn(async move { run_forwarder(&*q, rx, opts).await });
+            tracing::info!(relay = %cfg.forward.relay_id, "forwarding windows to the queue; scoring and clips happen in the functions");
+            (Some(tx), Some(h))
+        }
+        None => (None, None),
+    };
     let driver = Driver::new(
         cfg.driver.clone(),
         &cfg.channels,
         clip_tx,
-        None,
+        windows_tx,
         control_tx.clone(),
     )
     .with_room_ids(room_tx);
@@ -199,9 +252,22 @@ pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()> + Send) -> R
         ))),
         Err(e) => tracing::warn!(error = %e, "emote providers disabled"),
     }
+    if let Some(store) = channel_store.clone() {
+        side.push(tokio::spawn(poll_channels(
+            store,
+            cfg.channels.clone(),
+            cfg.channels_every,
+            wanted_tx.clone(),
+            control_tx.clone(),
+        )));
+    }
     drop(control_tx);
 
     let stats = driver.run(chat_rx, control_rx, shutdown).await;
+    let forwarded = match forwarder {
+        Some(h) => h.await.ok(),
+        None => None,
+    };
     drop(wanted_tx);
     joiner.abort();
     for t in side {
@@ -223,7 +289,50 @@ pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()> + Send) -> R
         mode,
         stats,
         clips_finished,
+        forwarded,
     })
+}
+
+fn enabled(list: &[ChannelConfig]) -> Vec<String> {
+    normalise_channels(
+        list.iter()
+            .filter(|c| c.enabled)
+            .map(|c| c.channel.as_str()),
+    )
+}
+
+async fn poll_channels<C: ChannelStore>(
+    store: Arc<C>,
+    mut current: Vec<String>,
+    every: Duration,
+    wanted: watch::Sender<Vec<String>>,
+    control: mpsc::UnboundedSender<Control>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match store.list().await {
+            Ok(list) => {
+                let next = enabled(&list);
+                if next != current {
+                    tracing::info!(
+                        before = current.len(),
+                        after = next.len(),
+                        "channel set changed"
+                    );
+                    if control.send(Control::Channels(next.clone())).is_err() {
+                        return;
+                    }
+                    let _ = wanted.send(next.clone());
+                    current = next;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "channel store not read; keeping the current channels")
+            }
+        }
+    }
 }
 
 async fn poll_viewers(
