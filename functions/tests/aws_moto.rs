@@ -434,3 +434,67 @@ async fn secrets_token_store_refreshes_once_across_workers() {
     assert_eq!(a.access_token.expose(), "new-access-0");
     assert_eq!(w1.load().await.unwrap(), Some(a));
 }
+
+/// The queue is unreachable for a while (it does not exist yet): the relay's sender keeps every
+/// window, `send` waits once the small buffer is full (back-pressure, counted), and when the
+/// queue appears everything is delivered, in full, by the shutdown flush.
+#[tokio::test]
+async fn sqs_window_queue_survives_an_outage_without_losing_windows() {
+    let Some(ep) = endpoint("sqs_window_queue_survives_an_outage_without_losing_windows") else {
+        return;
+    };
+    let aws = aws_setup::connect(&ep).await;
+    let name = aws_setup::unique("outage");
+    let url = format!("{}/123456789012/{name}", ep.trim_end_matches('/'));
+    let queue = Arc::new(SqsWindowQueue::start(
+        aws.sqs.clone(),
+        &url,
+        SqsQueueConfig {
+            capacity: 4,
+            base_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(400),
+            ..SqsQueueConfig::default()
+        },
+    ));
+    let sent = batches("relay", &[windows("a", T0, 3, None)], Some(true));
+    let producer = {
+        let queue = Arc::clone(&queue);
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            for b in &sent {
+                queue.send(b).await.unwrap();
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(
+        !producer.is_finished(),
+        "send waits while the buffer is full"
+    );
+    let stats = queue.stats();
+    assert!(clipper_functions::aws::QueueStats::get(&stats.full) > 0);
+    assert!(clipper_functions::aws::QueueStats::get(&stats.retries) > 0);
+    assert_eq!(clipper_functions::aws::QueueStats::get(&stats.sent), 0);
+    // The queue comes back.
+    let (real_url, arn) = aws_setup::queue(&aws, &name, None).await;
+    assert_eq!(real_url, url);
+    producer.await.unwrap();
+    let queue = Arc::into_inner(queue).unwrap();
+    assert_eq!(queue.shutdown(Duration::from_secs(30)).await, 0);
+    let mut received = Vec::new();
+    for _ in 0..30 {
+        let (n, _) = esm::poll_once(&aws.sqs, &url, &arn, 0, 30, |event| {
+            for r in &event.records {
+                received.push(decode_window_batch(r.body.as_deref().unwrap()).unwrap());
+            }
+            async { batch_response(Vec::<String>::new()) }
+        })
+        .await
+        .unwrap();
+        if n == 0 && received.len() >= sent.len() {
+            break;
+        }
+    }
+    received.sort_by_key(|b| b.seq);
+    assert_eq!(received, sent, "no window lost");
+}

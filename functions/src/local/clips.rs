@@ -49,6 +49,10 @@ impl JsonlClipStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_err(&jsonl)(e)),
         }
+        // A torn last line (crash mid-write) must not swallow the next record.
+        if std::fs::read(&jsonl).is_ok_and(|b| b.last().is_some_and(|c| *c != b'\n')) {
+            Self::append(&jsonl, "\n")?;
+        }
         Ok(JsonlClipStore {
             urls: dir.join("clip_urls.txt"),
             jsonl,
