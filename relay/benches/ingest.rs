@@ -11,6 +11,8 @@
 //!
 //! Without `--bench` (as under `cargo test --benches`) it runs a small smoke pass.
 
+#![allow(clippy::expect_used)] // a benchmark: failing loudly is right
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

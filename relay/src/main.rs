@@ -160,6 +160,8 @@ enum ExportFormat {
     Json,
 }
 
+// Parsed once at start: the size of the `Run` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Watch live chat, clip the moments it explodes (7 s after the trigger), keep learning.
@@ -447,7 +449,7 @@ async fn run_serverless_relay(
     let channels =
         channels_table.map(|t| Arc::new(DynamoChannelStore::new(aws.dynamodb.clone(), t)));
     let summary = live::run::run_with(cfg, queue.clone(), channels, shutdown_signal()).await?;
-    if let Some(q) = queue.and_then(|q| Arc::into_inner(q)) {
+    if let Some(q) = queue.and_then(Arc::into_inner) {
         let unsent = q.shutdown(std::time::Duration::from_secs(30)).await;
         anyhow::ensure!(
             unsent == 0,

@@ -3,6 +3,8 @@
 //! Real time (the clip delay is the real 7 s), so these tests take seconds each; they share
 //! the process-wide IRC address, so they run one at a time.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -8,6 +8,7 @@
 //!
 //! Skips when `CLIPPER_TEST_AWS_ENDPOINT` is unset; `.ci/run` starts moto and sets it.
 #![cfg(feature = "aws")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 #[path = "../../functions/tests/common/aws_setup.rs"]
 #[allow(dead_code)]
