@@ -234,7 +234,7 @@ mod tests {
         assert_eq!(parse_since("1970-01-02T00:00:00Z", 0).unwrap(), 86_400_000);
         assert_eq!(
             parse_since("2026-11-24T18:00:00.5Z", 0).unwrap(),
-            1_764_007_200_500
+            1_795_543_200_500
         );
         assert!(parse_since("yesterday", 0).is_err());
         assert!(parse_since("2026-13-01T00:00:00Z", 0).is_err());

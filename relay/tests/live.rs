@@ -715,3 +715,106 @@ async fn record_writes_raw_lines_that_replay_reads() {
     assert_eq!(msgs[7].text, "message 7 KEKW");
     assert_eq!(reader.stats().malformed, 0);
 }
+
+/// A 403 from Create Clip (clipping disabled) pauses the channel: the next moment is recorded as
+/// skipped without another call. A channel Helix reports offline is not clipped at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_pauses_the_channel_and_offline_channels_are_not_clipped() {
+    let _g = SERIAL.lock().await;
+    let env = Env::new().await;
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": "Forbidden", "status": 403, "message": "Clipping is disabled for this channel"})))
+        .mount(&env.http)
+        .await;
+    let mut cfg = env.config(true);
+    cfg.driver.detector.decision.cooldown_ms = 1_000;
+    let (stop, handle) = start(cfg);
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(10))
+            .await
+    );
+    let m = Chatter {
+        login: "mod1",
+        user_id: "5",
+        badges: "moderator/1",
+    };
+    env.irc
+        .send(CHANNEL, &privmsg(CHANNEL, &m, "!testclip", now_ms(), 1));
+    assert!(
+        wait_for(
+            || env.final_records().iter().any(|r| r["status"] == "failed"),
+            Duration::from_secs(12)
+        )
+        .await,
+        "{:#?}",
+        env.records()
+    );
+    env.irc
+        .send(CHANNEL, &privmsg(CHANNEL, &m, "!testclip", now_ms(), 2));
+    assert!(
+        wait_for(
+            || env.final_records().iter().any(|r| r["status"] == "skipped"),
+            Duration::from_secs(12)
+        )
+        .await,
+        "{:#?}",
+        env.records()
+    );
+    let _ = stop.send(());
+    handle.await.unwrap();
+    let posts = env
+        .http
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/helix/clips" && r.method.as_str() == "POST")
+        .count();
+    assert_eq!(posts, 1, "a paused channel must not be clipped again");
+    let skipped: Vec<Value> = env
+        .final_records()
+        .into_iter()
+        .filter(|r| r["status"] == "skipped")
+        .collect();
+    assert!(
+        skipped[0]["error"].as_str().unwrap().contains("paused"),
+        "{skipped:?}"
+    );
+
+    // Offline: Get Streams does not list the channel.
+    let env = Env::new().await;
+    Mock::given(method("GET"))
+        .and(path("/helix/streams"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": [], "pagination": {}})),
+        )
+        .with_priority(1)
+        .mount(&env.http)
+        .await;
+    let (stop, handle) = start(env.config(true));
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(10))
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    env.irc
+        .send(CHANNEL, &privmsg(CHANNEL, &m, "!testclip", now_ms(), 1));
+    assert!(wait_for(|| !env.final_records().is_empty(), Duration::from_secs(12)).await);
+    let _ = stop.send(());
+    handle.await.unwrap();
+    let r = &env.final_records()[0];
+    assert_eq!(r["status"], "skipped", "{r:#}");
+    assert_eq!(r["error"], "channel offline");
+    let posts = env
+        .http
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/helix/clips" && r.method.as_str() == "POST")
+        .count();
+    assert_eq!(posts, 0);
+}
