@@ -432,7 +432,35 @@ async fn secrets_token_store_refreshes_once_across_workers() {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a, b);
     assert_eq!(a.access_token.expose(), "new-access-0");
-    assert_eq!(w1.load().await.unwrap(), Some(a));
+    assert_eq!(w1.load().await.unwrap(), Some(a.clone()));
+
+    // The same through `TokenStore::rotate`, the path the Helix client takes on a 401.
+    let rotations = Arc::new(AtomicU32::new(0));
+    let rotate = |r: Arc<AtomicU32>| {
+        move |rt: Secret| async move {
+            assert_eq!(rt.expose(), "new-refresh-0");
+            let n = r.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok::<_, clipper_functions::twitch::HelixError>(UserTokens {
+                access_token: Secret::new(format!("third-access-{n}")),
+                refresh_token: Secret::new(format!("third-refresh-{n}")),
+                expires_at_ms: Some(T0),
+            })
+        }
+    };
+    let rejected = Secret::new("new-access-0");
+    let (c, d) = tokio::join!(
+        w1.rotate(&rejected, &a, rotate(rotations.clone())),
+        w2.rotate(&rejected, &a, rotate(rotations.clone()))
+    );
+    assert_eq!(
+        rotations.load(Ordering::SeqCst),
+        1,
+        "one refresh across workers"
+    );
+    let (c, d) = (c.unwrap(), d.unwrap());
+    assert_eq!(c, d);
+    assert_eq!(w2.load().await.unwrap(), Some(c));
 }
 
 /// The queue is unreachable for a while (it does not exist yet): the relay's sender keeps every

@@ -98,6 +98,51 @@ impl SecretsManagerTokenStore {
 }
 
 impl TokenStore for SecretsManagerTokenStore {
+    /// Clip instances share this secret: rotate under the DynamoDB lease, re-reading the secret
+    /// first and reusing a pair another instance already rotated
+    /// ([`SecretsManagerTokenStore::refresh_guarded`]), so a single-use refresh token is never
+    /// spent twice.
+    async fn rotate<F, Fut>(
+        &self,
+        rejected: &Secret,
+        _current: &UserTokens,
+        refresh: F,
+    ) -> std::result::Result<UserTokens, crate::twitch::HelixError>
+    where
+        F: FnOnce(Secret) -> Fut + Send,
+        Fut: Future<Output = std::result::Result<UserTokens, crate::twitch::HelixError>> + Send,
+    {
+        let twitch_error: std::sync::Mutex<Option<crate::twitch::HelixError>> =
+            std::sync::Mutex::new(None);
+        let result = self
+            .refresh_guarded(rejected, |refresh_token| async {
+                match refresh(refresh_token).await {
+                    Ok(t) => Ok(t),
+                    Err(e) => {
+                        let message = e.to_string();
+                        if let Ok(mut slot) = twitch_error.lock() {
+                            *slot = Some(e);
+                        }
+                        Err(FunctionsError::Backend {
+                            service: "twitch",
+                            operation: "token refresh",
+                            message,
+                            retryable: false,
+                        })
+                    }
+                }
+            })
+            .await;
+        match result {
+            Ok(t) => Ok(t),
+            Err(e) => Err(twitch_error
+                .into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| crate::twitch::HelixError::from_store(e))),
+        }
+    }
+
     async fn load(&self) -> Result<Option<UserTokens>> {
         metrics::add(&COUNTS.secrets_calls, 1);
         let res = self
