@@ -11,7 +11,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-state_dir="${MOTO_STATE_DIR:-${TMPDIR:-/tmp}/clipper-moto}"
+# Per checkout: two checkouts on one machine must not stop each other's server.
+state_dir="${MOTO_STATE_DIR:-$here/../target/clipper-moto}"
 pid_file="$state_dir/moto.pid"
 log_file="$state_dir/moto.log"
 
