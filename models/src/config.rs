@@ -1,6 +1,7 @@
 //! All detection parameters in one typed config with documented defaults.
 
 use crate::decision::DecisionConfig;
+use crate::message::ChatMessage;
 use crate::model::ModelConfig;
 use crate::window::WindowConfig;
 use serde::{Deserialize, Serialize};
@@ -16,4 +17,16 @@ pub struct DetectorConfig {
     /// Logins (lower case) allowed to force a clip with `!testclip` besides the broadcaster
     /// and moderators.
     pub testclip_allowlist: Vec<String>,
+}
+
+impl DetectorConfig {
+    /// Whether `msg`'s sender may force a clip with `!testclip`: the broadcaster, a moderator,
+    /// or a login on the allowlist.
+    pub fn may_force_clip(&self, msg: &ChatMessage) -> bool {
+        msg.roles.can_force_clip()
+            || self
+                .testclip_allowlist
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(&msg.login))
+    }
 }

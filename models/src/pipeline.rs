@@ -129,13 +129,7 @@ impl ChannelDetector {
         self.advance(msg.time_ms, out);
         self.stats.messages += 1;
         if msg.is_testclip_command() {
-            let allowed = msg.roles.can_force_clip()
-                || self
-                    .config
-                    .testclip_allowlist
-                    .iter()
-                    .any(|l| l.eq_ignore_ascii_case(&msg.login));
-            if allowed {
+            if self.config.may_force_clip(msg) {
                 let t = self.decider.force(msg.time_ms, &msg.login);
                 self.stats.triggers += 1;
                 out.push(Output::Trigger(t));

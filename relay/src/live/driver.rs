@@ -278,14 +278,7 @@ impl Driver {
                 msg.channel = channel;
                 chan.msgs_since_status += 1;
                 if self.opts.forward_windows && msg.is_testclip_command() {
-                    let allowed = msg.roles.can_force_clip()
-                        || self
-                            .opts
-                            .detector
-                            .testclip_allowlist
-                            .iter()
-                            .any(|l| l.eq_ignore_ascii_case(&msg.login));
-                    if allowed {
+                    if self.opts.detector.may_force_clip(&msg) {
                         let chan = self.chan(&msg.channel);
                         chan.forced_by = Some(msg.login.clone());
                     }

@@ -119,22 +119,7 @@ impl LoopbackIrc {
 
     /// Sends a raw line to every connection joined to `channel`; returns how many got it.
     pub fn send(&self, channel: &str, raw: &str) -> usize {
-        let line: Line = Arc::from(format!("{raw}\r\n"));
-        let st = self.lock();
-        let mut n = 0;
-        if let Some(m) = st.members.get(channel) {
-            for id in m {
-                if let Some(tx) = st.conns.get(id) {
-                    if tx.send(line.clone()).is_ok() {
-                        n += 1;
-                    }
-                }
-            }
-        }
-        self.counters
-            .lines_sent
-            .fetch_add(n as u64, Ordering::Relaxed);
-        n
+        self.send_line(channel, &Self::line(raw))
     }
 
     /// A line ready for [`send_line`](Self::send_line) (terminator added once).
