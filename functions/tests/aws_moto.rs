@@ -16,7 +16,7 @@ use clipper_functions::aws::{
     S3WindowArchive, SecretsManagerTokenStore, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue,
 };
 use clipper_functions::handlers::train::ArchiveSource;
-use clipper_functions::handlers::{batch_response, decode_clip_request, decode_window_batch};
+use clipper_functions::handlers::{decode_message, BatchOutcome};
 use clipper_functions::record::{ClipRecord, ClipStatus};
 use clipper_functions::roles::{
     ChannelConfig, ChannelStore, ClipScheduler, ClipStore, ModelFetch, ModelStore, MomentClaims,
@@ -24,7 +24,7 @@ use clipper_functions::roles::{
 };
 use clipper_functions::twitch::{Secret, UserTokens};
 use clipper_functions::FunctionsError;
-use clipper_models::{ChannelModel, ClipRequest, ModelConfig, Scores, TriggerKind};
+use clipper_models::{ChannelModel, ClipRequest, ModelConfig, Scores, TriggerKind, WindowBatch};
 use common::aws_setup::{self, endpoint};
 use common::{batches, windows};
 
@@ -133,7 +133,7 @@ async fn sqs_window_queue_batches_and_delayed_clip_messages_wait() {
         return;
     };
     let aws = aws_setup::connect(&ep).await;
-    let (url, arn) = aws_setup::queue(&aws, &aws_setup::unique("windows"), Some(3)).await;
+    let (url, _) = aws_setup::queue(&aws, &aws_setup::unique("windows"), Some(3)).await;
     let queue = SqsWindowQueue::start(aws.sqs.clone(), &url, SqsQueueConfig::default());
     let ws = [windows("a", T0, 2, None), windows("b", T0, 2, None)];
     let sent = batches("relay", &ws, Some(true));
@@ -149,11 +149,11 @@ async fn sqs_window_queue_batches_and_delayed_clip_messages_wait() {
     let _ = requests_before_flush;
     let mut received = Vec::new();
     for _ in 0..20 {
-        let (n, _) = esm::poll_once(&aws.sqs, &url, &arn, 0, 30, |event| {
+        let (n, _) = esm::poll_once(&aws.sqs, &url, 0, 30, |event| {
             for r in &event.records {
-                received.push(decode_window_batch(r.body.as_deref().unwrap()).unwrap());
+                received.push(decode_message::<WindowBatch>(r.body.as_deref().unwrap()).unwrap());
             }
-            async { batch_response(Vec::<String>::new()) }
+            async { BatchOutcome::default() }
         })
         .await
         .unwrap();
@@ -165,7 +165,7 @@ async fn sqs_window_queue_batches_and_delayed_clip_messages_wait() {
     assert_eq!(received, sent);
 
     // Clip queue: a message delayed 2 s is not visible before.
-    let (curl, carn) = aws_setup::queue(&aws, &aws_setup::unique("clips"), None).await;
+    let (curl, _) = aws_setup::queue(&aws, &aws_setup::unique("clips"), None).await;
     let sched = SqsClipScheduler::new(aws.sqs.clone(), &curl);
     let req = clip_request("chan", T0);
     let t = std::time::Instant::now();
@@ -174,18 +174,18 @@ async fn sqs_window_queue_batches_and_delayed_clip_messages_wait() {
         .await
         .unwrap();
     let mut early = 0;
-    esm::poll_once(&aws.sqs, &curl, &carn, 0, 30, |e| {
+    esm::poll_once(&aws.sqs, &curl, 0, 30, |e| {
         early = e.records.len();
-        async { batch_response(Vec::<String>::new()) }
+        async { BatchOutcome::default() }
     })
     .await
     .unwrap();
     assert_eq!(early, 0, "not visible before its delay");
     let mut got = None;
     while t.elapsed() < Duration::from_secs(10) && got.is_none() {
-        esm::poll_once(&aws.sqs, &curl, &carn, 1, 30, |e| {
+        esm::poll_once(&aws.sqs, &curl, 1, 30, |e| {
             got = e.records.first().and_then(|r| r.body.clone());
-            async { batch_response(Vec::<String>::new()) }
+            async { BatchOutcome::default() }
         })
         .await
         .unwrap();
@@ -195,7 +195,7 @@ async fn sqs_window_queue_batches_and_delayed_clip_messages_wait() {
         "{:?}",
         t.elapsed()
     );
-    assert_eq!(decode_clip_request(&got.unwrap()).unwrap(), req);
+    assert_eq!(decode_message::<ClipRequest>(&got.unwrap()).unwrap(), req);
 }
 
 #[tokio::test]
@@ -205,7 +205,7 @@ async fn sqs_failed_records_come_back_then_dead_letter() {
     };
     let aws = aws_setup::connect(&ep).await;
     let name = aws_setup::unique("poison");
-    let (url, arn) = aws_setup::queue(&aws, &name, Some(2)).await;
+    let (url, _) = aws_setup::queue(&aws, &name, Some(2)).await;
     aws.sqs
         .send_message()
         .queue_url(&url)
@@ -215,14 +215,14 @@ async fn sqs_failed_records_come_back_then_dead_letter() {
         .unwrap();
     let mut deliveries = 0;
     for _ in 0..6 {
-        esm::poll_once(&aws.sqs, &url, &arn, 0, 0, |e| {
+        esm::poll_once(&aws.sqs, &url, 0, 0, |e| {
             deliveries += e.records.len();
             let ids: Vec<String> = e
                 .records
                 .iter()
-                .filter_map(|r| r.message_id.clone())
+                .map(|r| r.message_id.clone())
                 .collect();
-            async move { batch_response(ids) }
+            async move { BatchOutcome::failing(ids) }
         })
         .await
         .unwrap();
@@ -262,6 +262,7 @@ fn clip_request(channel: &str, t: i64) -> ClipRequest {
             merged: 0,
             forced_by: None,
             title: "KEKW".into(),
+            duration_ms: 30_000,
         },
         Some("123".into()),
     )
@@ -504,18 +505,18 @@ async fn sqs_window_queue_survives_an_outage_without_losing_windows() {
     assert!(clipper_functions::aws::QueueStats::get(&stats.retries) > 0);
     assert_eq!(clipper_functions::aws::QueueStats::get(&stats.sent), 0);
     // The queue comes back.
-    let (real_url, arn) = aws_setup::queue(&aws, &name, None).await;
+    let (real_url, _) = aws_setup::queue(&aws, &name, None).await;
     assert_eq!(real_url, url);
     producer.await.unwrap();
     let queue = Arc::into_inner(queue).unwrap();
     assert_eq!(queue.shutdown(Duration::from_secs(30)).await, 0);
     let mut received = Vec::new();
     for _ in 0..30 {
-        let (n, _) = esm::poll_once(&aws.sqs, &url, &arn, 0, 30, |event| {
+        let (n, _) = esm::poll_once(&aws.sqs, &url, 0, 30, |event| {
             for r in &event.records {
-                received.push(decode_window_batch(r.body.as_deref().unwrap()).unwrap());
+                received.push(decode_message::<WindowBatch>(r.body.as_deref().unwrap()).unwrap());
             }
-            async { batch_response(Vec::<String>::new()) }
+            async { BatchOutcome::default() }
         })
         .await
         .unwrap();

@@ -106,6 +106,7 @@ fn request(broadcaster_id: Option<&str>) -> ClipRequest {
         merged: 2,
         forced_by: None,
         title: "ㅋㅋㅋㅋㅋ".into(),
+        duration_ms: 30_000,
     };
     ClipRequest::new(decision, broadcaster_id.map(str::to_owned))
 }

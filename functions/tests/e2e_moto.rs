@@ -25,7 +25,7 @@ use clipper_functions::handlers::cost::{per_channel_day, Assumptions, Prices};
 use clipper_functions::handlers::metrics::COUNTS;
 use clipper_functions::handlers::score::{ScoreConfig, ScoreHandler};
 use clipper_functions::handlers::train::TrainHandler;
-use clipper_functions::handlers::{decode_window_batch, now_ms};
+use clipper_functions::handlers::{decode_message, now_ms};
 use clipper_functions::record::ClipStatus;
 use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore, TokenStore, WindowQueue};
 use clipper_functions::twitch::{HelixClient, HelixConfig, TwitchCredentials};
@@ -106,8 +106,8 @@ async fn relay_to_one_clip_through_real_queues() {
     let aws = aws_setup::connect(&ep).await;
     let bucket = aws_setup::unique("e2e");
     aws_setup::bucket(&aws, &bucket).await;
-    let (wurl, warn) = aws_setup::queue(&aws, &aws_setup::unique("e2e-windows"), Some(3)).await;
-    let (curl, carn) = aws_setup::queue(&aws, &aws_setup::unique("e2e-clips"), Some(5)).await;
+    let (wurl, _) = aws_setup::queue(&aws, &aws_setup::unique("e2e-windows"), Some(3)).await;
+    let (curl, _) = aws_setup::queue(&aws, &aws_setup::unique("e2e-clips"), Some(5)).await;
     let (clips_t, state_t, chan_t) = (
         aws_setup::unique("e2e-clips"),
         aws_setup::unique("e2e-state"),
@@ -170,12 +170,12 @@ async fn relay_to_one_clip_through_real_queues() {
         let mut idle = 0;
         while idle < 2 {
             let t = Instant::now();
-            let (n, failed) = esm::poll_once(&aws.sqs, &wurl, &warn, 0, 30, |event| {
+            let (n, failed) = esm::poll_once(&aws.sqs, &wurl, 0, 30, |event| {
                 // Live, the function runs just after the newest window closed.
                 let now = event
                     .records
                     .iter()
-                    .filter_map(|r| decode_window_batch(r.body.as_deref()?).ok())
+                    .filter_map(|r| decode_message::<WindowBatch>(r.body.as_deref()?).ok())
                     .flat_map(|b: WindowBatch| b.windows.into_iter().map(|w| w.features.end_ms))
                     .max()
                     .unwrap_or(T0)
@@ -251,7 +251,7 @@ async fn relay_to_one_clip_through_real_queues() {
     let mut duplicated = false;
     let mut clip_batches = 0usize;
     loop {
-        let (n, _) = esm::poll_once(&aws.sqs, &curl, &carn, 1, 5, |event| {
+        let (n, _) = esm::poll_once(&aws.sqs, &curl, 1, 5, |event| {
             let dup: Vec<String> = if duplicated {
                 Vec::new()
             } else {

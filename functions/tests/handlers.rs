@@ -9,7 +9,7 @@ use clipper_functions::clip_flow::ClipFlowConfig;
 use clipper_functions::handlers::clip::{ClipHandler, ClipHandlerConfig};
 use clipper_functions::handlers::score::{ScoreConfig, ScoreHandler};
 use clipper_functions::handlers::train::TrainHandler;
-use clipper_functions::handlers::{SqsBatchResponse, SqsEvent};
+use clipper_functions::handlers::{BatchOutcome, QueueBatch};
 use clipper_functions::local::{
     DirModelStore, DirWindowArchive, JsonChannelStore, JsonlClipStore, LocalClipScheduler,
     MemoryClaims, ScheduledClip,
@@ -22,11 +22,8 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 const T0: i64 = 1_767_225_600_000;
 
-fn failed_ids(r: &SqsBatchResponse) -> Vec<String> {
-    r.batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect()
+fn failed_ids(r: &BatchOutcome) -> Vec<String> {
+    r.failed.clone()
 }
 
 fn drain(rx: &mut UnboundedReceiver<ScheduledClip>) -> Vec<ScheduledClip> {
@@ -62,7 +59,7 @@ fn score_handler(dir: &std::path::Path) -> (LocalScore, UnboundedReceiver<Schedu
 async fn score_fixture_forces_a_clip_and_fails_poison_records() {
     let dir = tempfile::tempdir().unwrap();
     let (h, mut rx) = score_handler(dir.path());
-    let event: SqsEvent = serde_json::from_str(&fixture("sqs_windows_event.json")).unwrap();
+    let event: QueueBatch = serde_json::from_str(&fixture("sqs_windows_event.json")).unwrap();
     let now = T0 + 10_500;
     let (resp, stats) = h.handle_with_stats(&event, now).await;
     // The truncated body and the wire-version-2 batch fail; the good one does not.
@@ -97,7 +94,7 @@ async fn score_fixture_forces_a_clip_and_fails_poison_records() {
 
     // Lambda delivers the same batch again: nothing new is scheduled.
     let (resp, stats) = h.handle_with_stats(&event, now + 1_000).await;
-    assert_eq!(resp.batch_item_failures.len(), 2);
+    assert_eq!(resp.failed.len(), 2);
     assert_eq!(stats.duplicate_windows, 3);
     assert!(drain(&mut rx).is_empty());
 
@@ -116,7 +113,7 @@ async fn score_disabled_channel_is_ignored_and_overrides_apply() {
     let mut c = ChannelConfig::new("KimDoe");
     c.enabled = false;
     channels.put(&c).await.unwrap();
-    let event: SqsEvent = serde_json::from_str(&fixture("sqs_windows_event.json")).unwrap();
+    let event: QueueBatch = serde_json::from_str(&fixture("sqs_windows_event.json")).unwrap();
     let (_, stats) = h.handle_with_stats(&event, T0 + 10_500).await;
     assert_eq!(stats.skipped_disabled, 2);
     assert!(drain(&mut rx).is_empty());
@@ -145,7 +142,7 @@ async fn score_train_score_loop_clips_the_burst_once() {
             serde_json::from_str(chunk.last().unwrap()).unwrap();
         let now = last.windows[0].features.end_ms + 200;
         let resp = h.handle(&event, now).await;
-        assert!(resp.batch_item_failures.is_empty());
+        assert!(resp.failed.is_empty());
         // At 15 min the train function has run: a fitted model is stored.
         if !trained && now >= T0 + 15 * 60_000 {
             let report = trainer.handle(now).await.unwrap();
@@ -201,7 +198,7 @@ fn clip_handler(
 async fn clip_fixture_with_duplicate_and_503_makes_one_clip() {
     let dir = tempfile::tempdir().unwrap();
     let (h, mut rx) = clip_handler(dir.path(), Some(FakeClipApi::failing_first(1)));
-    let event: SqsEvent = serde_json::from_str(&fixture("sqs_clip_event.json")).unwrap();
+    let event: QueueBatch = serde_json::from_str(&fixture("sqs_clip_event.json")).unwrap();
     let mut now = T0 + 17_000;
     let resp = h.handle(&event, now, "inv-1").await;
     assert_eq!(
@@ -225,7 +222,7 @@ async fn clip_fixture_with_duplicate_and_503_makes_one_clip() {
         now += s.delay.as_millis() as i64;
         let bodies = vec![serde_json::to_string(&s.request).unwrap(), original.clone()];
         let resp = h.handle(&sqs_event(&bodies, i), now, "inv").await;
-        assert!(resp.batch_item_failures.is_empty());
+        assert!(resp.failed.is_empty());
         i += 10;
         next.extend(drain(&mut rx));
     }
@@ -250,9 +247,9 @@ async fn clip_fixture_with_duplicate_and_503_makes_one_clip() {
 async fn clip_without_token_records_would_clip() {
     let dir = tempfile::tempdir().unwrap();
     let (h, mut rx) = clip_handler(dir.path(), None);
-    let event: SqsEvent = serde_json::from_str(&fixture("sqs_clip_event.json")).unwrap();
+    let event: QueueBatch = serde_json::from_str(&fixture("sqs_clip_event.json")).unwrap();
     let resp = h.handle(&event, T0 + 17_000, "inv").await;
-    assert_eq!(resp.batch_item_failures.len(), 1);
+    assert_eq!(resp.failed.len(), 1);
     assert!(drain(&mut rx).is_empty());
     let all = h.clips().list(None, None).await.unwrap();
     assert_eq!(all.len(), 1);

@@ -73,6 +73,7 @@ fn record(channel: &str, t: i64, status: ClipStatus) -> ClipRecord {
         merged: 0,
         forced_by: None,
         title: "Chat explodes".into(),
+        duration_ms: 30_000,
     };
     ClipRecord::from_request(&ClipRequest::new(d, None), status)
 }

@@ -49,6 +49,20 @@ pub struct DecisionConfig {
     pub weight_content: f64,
     pub weight_anomaly: f64,
     pub weight_rules: f64,
+    /// Parts of the score switched off, for ablation studies (`clipper eval --ablate`).
+    pub ablate: Ablation,
+}
+
+/// Which evidence the combined score leaves out (all on by default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ablation {
+    /// Without the per-channel Isolation Forest.
+    pub forest: bool,
+    /// Without content (reactions, laughter, emotes, ...).
+    pub content: bool,
+    /// Without activity (message rate and chatters against the channel's level).
+    pub activity: bool,
 }
 
 impl Default for DecisionConfig {
@@ -69,6 +83,7 @@ impl Default for DecisionConfig {
             weight_content: 0.45,
             weight_anomaly: 0.15,
             weight_rules: 0.15,
+            ablate: Ablation::default(),
         }
     }
 }
@@ -252,6 +267,27 @@ pub struct ClipDecision {
     pub forced_by: Option<String>,
     /// A title for the clip: the moment's top phrase or emote.
     pub title: String,
+    /// Clip length to ask Twitch for (Create Clip `duration`, 5–60 s): long enough to reach
+    /// back from the clip's end to the estimated start of the moment.
+    #[serde(default = "default_duration_ms")]
+    pub duration_ms: Millis,
+}
+
+fn default_duration_ms() -> Millis {
+    30_000
+}
+
+/// Twitch ends a clip about this long after the Create Clip call.
+pub const CAPTURE_LAG_MS: Millis = 5_000;
+
+impl ClipDecision {
+    /// The span of the stream the clip will hold, in event time: it ends about
+    /// [`CAPTURE_LAG_MS`] after the Create Clip call at `fire_at_ms` and lasts `duration_ms`.
+    /// A clip from the VOD (exact offsets) would request this same span.
+    pub fn span_ms(&self) -> (Millis, Millis) {
+        let end = self.fire_at_ms.saturating_add(CAPTURE_LAG_MS);
+        (end.saturating_sub(self.duration_ms), end)
+    }
 }
 
 /// A meaningful clip title from the window: its top phrase or emote, else the chat rate.
@@ -352,6 +388,7 @@ impl Decider {
                 merged: 0,
                 forced_by: None,
                 title: suggest_title(w),
+                duration_ms: 30_000,
             },
         });
         Some(Trigger {
@@ -378,6 +415,7 @@ impl Decider {
             merged: 0,
             forced_by: Some(by.to_owned()),
             title: format!("Clip requested by {by}"),
+            duration_ms: 30_000,
         };
         if let Some(p) = &mut self.pending {
             // Already clipping this moment: mark it forced, keep one clip.

@@ -110,6 +110,7 @@ impl ChannelScorer {
                 merged: 0,
                 forced_by: None,
                 title: decision::suggest_title(&w),
+                duration_ms: 30_000,
             }
         });
         Scored {
@@ -144,6 +145,7 @@ impl ChannelScorer {
             merged: 0,
             forced_by: Some(by.to_owned()),
             title: format!("Clip requested by {by}"),
+            duration_ms: 30_000,
         })
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use clipper_functions::handlers::SqsEvent;
+use clipper_functions::handlers::QueueBatch;
 use clipper_functions::roles::ClipApi;
 use clipper_functions::twitch::{ClipInfo, CreatedClip, HelixError};
 use clipper_models::{
@@ -95,7 +95,7 @@ pub fn batches(
 }
 
 /// An SQS event (Lambda's JSON) with one record per body.
-pub fn sqs_event(bodies: &[String], first_id: usize) -> SqsEvent {
+pub fn sqs_event(bodies: &[String], first_id: usize) -> QueueBatch {
     let records: Vec<serde_json::Value> = bodies
         .iter()
         .enumerate()
