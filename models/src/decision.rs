@@ -7,48 +7,38 @@
 //! [`Decider::poll`] with a time at or past `fire_at_ms` hands out the [`ClipDecision`]. The
 //! driver calls `poll` from a timer live, and with window times in replay.
 
+use crate::evidence::EVIDENCE_NAMES;
 use crate::message::Millis;
-use crate::model::{Assessment, Relative};
+use crate::model::Assessment;
 use crate::window::WindowFeatures;
 use serde::{Deserialize, Serialize};
 
-/// Settings of the decision. Defaults are tuned on chat of several languages and sizes.
+/// Settings of the decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DecisionConfig {
-    /// Combined score at or above which a window triggers. Default 0.62.
+    /// Combined score (0..1) at or above which a window triggers. Default: the threshold
+    /// learned with the weights (`data/weights.json`).
     pub threshold: f64,
     /// Clip this long after the trigger so that the reaction is inside it. Default 7,000 ms.
     pub clip_delay_ms: Millis,
     /// No second clip within this long after a clip's trigger; triggers inside merge into it.
     /// Default 60,000 ms.
     pub cooldown_ms: Millis,
-    /// Viewer count at which the rule floors below hold as written; they scale with the square
-    /// root of viewers / this. Default 1,000.
-    pub reference_viewers: f64,
-    /// Without a viewer count (logs), viewers are estimated as baseline msgs/s × this. Default 300.
-    pub viewers_per_msg_per_s: f64,
-    /// Fewest messages in a window for any automatic trigger, at the reference viewers.
-    /// Default 8 (bounded to 3..=60 after scaling).
-    pub min_messages: f64,
-    /// Velocity rule: 20 s rate z-score at least this. Default 3.5.
-    pub velocity_z: f64,
-    /// Emote burst rule: share of messages with an emote, and share of chatters on the top
-    /// emote. Defaults 0.5 and 0.35.
-    pub emote_burst_share: f64,
-    pub emote_burst_chatters: f64,
-    /// Laughter rule: share of messages laughing. Default 0.45.
-    pub laughter_share: f64,
-    /// Clip-call rule: messages asking for a clip in one window. Default 3.
+    /// Fewest messages in the last 20 s for an automatic trigger. Default 4.
+    pub min_messages_20s: f64,
+    /// Clip-call rule: messages asking for a clip in one window (reported as the trigger kind;
+    /// the clip-call share is part of the learned score). Default 3.
     pub clip_calls: u32,
-    /// Weights of the combined score's parts. Defaults: activity 0.4, content 0.45, anomaly
-    /// 0.15 (normalised to sum 1), plus 0.15 per rule that fired. The forest's score is the
-    /// least discriminative part on labelled chat, so it weighs least; it matters most where
-    /// rate and content look ordinary but their combination is not.
-    pub weight_activity: f64,
-    pub weight_content: f64,
-    pub weight_anomaly: f64,
-    pub weight_rules: f64,
+    /// How far before the onset of a burst the moment is taken to start (chat reacts after
+    /// what it reacts to). The clip reaches back this far, within Twitch's 60 s. Default
+    /// 20,000 ms, from labelled chat (`infra/scripts/learn-weights.py` prints the lag).
+    pub lead_ms: Millis,
+    /// Shortest and longest clip to request (Twitch: 5–60 s). Defaults 30 s and 60 s.
+    pub min_duration_ms: Millis,
+    pub max_duration_ms: Millis,
+    /// The learned combination of the evidence.
+    pub weights: Weights,
     /// Parts of the score switched off, for ablation studies (`clipper eval --ablate`).
     pub ablate: Ablation,
 }
@@ -65,24 +55,90 @@ pub struct Ablation {
     pub activity: bool,
 }
 
+/// Names of the score's inputs: the evidence ([`EVIDENCE_NAMES`]) and the forest's novelty.
+pub fn input_names() -> impl Iterator<Item = &'static str> {
+    EVIDENCE_NAMES.iter().copied().chain(["novelty"])
+}
+
+/// Which part of the score an input belongs to.
+fn part_of(name: &str) -> Part {
+    match name {
+        "act5" | "act20" | "act60" | "chat20" | "pois20" => Part::Activity,
+        "novelty" => Part::Forest,
+        _ => Part::Content,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Activity,
+    Content,
+    Forest,
+}
+
+/// A logistic combination of the inputs, learned from labelled chat of several languages
+/// (`infra/scripts/learn-weights.py`; shipped as `models/data/weights.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Weights {
+    pub intercept: f64,
+    /// Weight per input name ([`input_names`]); a missing name weighs 0.
+    pub features: std::collections::BTreeMap<String, f64>,
+    /// The threshold learned with these weights.
+    pub threshold: f64,
+}
+
+#[derive(Deserialize)]
+struct ShippedWeights {
+    #[serde(flatten)]
+    weights: Weights,
+}
+
+static SHIPPED: std::sync::LazyLock<Weights> = std::sync::LazyLock::new(|| {
+    serde_json::from_str::<ShippedWeights>(include_str!("../data/weights.json"))
+        .map(|s| s.weights)
+        .unwrap_or_default()
+});
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            intercept: 0.0,
+            features: Default::default(),
+            threshold: 0.5,
+        }
+    }
+}
+
+impl Weights {
+    /// The weights shipped with this build.
+    pub fn shipped() -> Weights {
+        SHIPPED.clone()
+    }
+
+    /// Dense weights in [`input_names`] order.
+    fn dense(&self) -> [f64; EVIDENCE_NAMES.len() + 1] {
+        let mut out = [0.0; EVIDENCE_NAMES.len() + 1];
+        for (o, name) in out.iter_mut().zip(input_names()) {
+            *o = self.features.get(name).copied().unwrap_or(0.0);
+        }
+        out
+    }
+}
+
 impl Default for DecisionConfig {
     fn default() -> Self {
+        let weights = Weights::shipped();
         DecisionConfig {
-            threshold: 0.62,
+            threshold: weights.threshold,
             clip_delay_ms: 7_000,
             cooldown_ms: 60_000,
-            reference_viewers: 1_000.0,
-            viewers_per_msg_per_s: 300.0,
-            min_messages: 8.0,
-            velocity_z: 3.5,
-            emote_burst_share: 0.5,
-            emote_burst_chatters: 0.35,
-            laughter_share: 0.45,
+            min_messages_20s: 4.0,
             clip_calls: 3,
-            weight_activity: 0.4,
-            weight_content: 0.45,
-            weight_anomaly: 0.15,
-            weight_rules: 0.15,
+            lead_ms: 20_000,
+            min_duration_ms: 30_000,
+            max_duration_ms: 60_000,
+            weights,
             ablate: Ablation::default(),
         }
     }
@@ -100,12 +156,6 @@ pub struct RuleHits {
 impl RuleHits {
     pub fn any(&self) -> bool {
         self.velocity || self.emote_burst || self.laughter || self.clip_call
-    }
-    fn count(&self) -> u32 {
-        u32::from(self.velocity)
-            + u32::from(self.emote_burst)
-            + u32::from(self.laughter)
-            + u32::from(self.clip_call)
     }
 }
 
@@ -140,81 +190,65 @@ impl std::fmt::Display for TriggerKind {
 /// The decision layer's view of one window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
+    /// Named reasons (for the trigger kind and the record; they add nothing to the score).
     pub rules: RuleHits,
-    /// Activity part (message rate against baseline), 0..1.
+    /// Contributions to the score's logit: activity (rate and chatters against the channel's
+    /// level), content (reactions against the channel's normal) and the forest's novelty.
     pub activity: f64,
-    /// Content part (laughter, emotes, hype, `?`, copypasta against baseline), 0..1.
     pub content: f64,
-    /// Anomaly part (forest score relative to the channel), 0..1; 0 during warm-up.
     pub anomaly: f64,
-    /// The combined score the threshold applies to.
+    /// The combined score (0..1) the threshold applies to.
     pub combined: f64,
-    /// Smallest window (messages) that may trigger, after viewer scaling.
-    pub min_messages: f64,
+    /// Whether the window is part of a rise (for the moment's onset).
+    #[serde(default)]
+    pub rising: bool,
 }
 
-fn sat(x: f64, half: f64) -> f64 {
-    let x = x.max(0.0);
-    x / (x + half)
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
 }
 
-/// Score one window: rules, parts and the combined score.
+/// Score one window: the learned combination of its evidence and the forest's novelty.
 pub fn score(w: &WindowFeatures, a: &Assessment, c: &DecisionConfig) -> Scores {
-    let r: &Relative = &a.relative;
-    let viewers = w
-        .viewers
-        .map(f64::from)
-        .unwrap_or(r.base_rate * c.viewers_per_msg_per_s)
-        .max(1.0);
-    let scale = (viewers / c.reference_viewers.max(1.0)).sqrt();
-    let min_messages = (c.min_messages * scale).clamp(3.0, 60.0);
-    let n = f64::from(w.messages);
-    let big_enough = n >= min_messages;
-
-    let rules = RuleHits {
-        velocity: big_enough && r.rate_20s_z >= c.velocity_z && r.rate_z >= 1.0,
-        emote_burst: big_enough
-            && w.emote_msg_share >= c.emote_burst_share
-            && w.top_emote_chatters >= c.emote_burst_chatters
-            && r.emote_z >= 1.5,
-        laughter: big_enough && w.laugh_share >= c.laughter_share && r.laugh_z >= 1.5,
-        clip_call: w.clip_mentions >= c.clip_calls && r.rate_z >= 0.0,
-    };
-
-    let activity = sat(0.6 * r.rate_20s_z.max(0.0) + 0.4 * r.rate_z.max(0.0), 2.5);
-    // Content only counts where there is chat to speak of (share noise on tiny windows).
-    let volume = (n / min_messages).min(1.0);
-    let content_z = [
-        r.laugh_z,
-        r.emote_z,
-        r.hype_z,
-        r.question_z,
-        r.dup_z,
-        r.elongated_z,
-    ];
-    let mut zs: Vec<f64> = content_z.iter().map(|z| z.max(0.0)).collect();
-    zs.sort_unstable_by(|a, b| b.total_cmp(a));
-    let content = volume * sat(zs[0] + 0.5 * zs[1] + 0.25 * zs[2], 3.0);
-    let anomaly = if r.rate_z > -0.5 {
-        sat(a.anomaly_rel, 1.0)
+    let e = &a.evidence;
+    let weights = c.weights.dense();
+    let novelty = if e.warm {
+        a.anomaly_rel.clamp(0.0, 3.0)
     } else {
         0.0
     };
-    let weight_sum = c.weight_activity + c.weight_content + c.weight_anomaly;
-    let mut combined =
-        (c.weight_activity * activity + c.weight_content * content + c.weight_anomaly * anomaly)
-            / weight_sum.max(1e-9);
-    combined += c.weight_rules * f64::from(rules.count());
-    if !big_enough && !rules.clip_call {
-        combined *= n / min_messages;
+    let mut parts = [0.0f64; 3];
+    for ((name, x), wt) in input_names()
+        .zip(e.vector().into_iter().chain([novelty]))
+        .zip(weights)
+    {
+        let part = part_of(name);
+        let off = match part {
+            Part::Activity => c.ablate.activity,
+            Part::Content => c.ablate.content,
+            Part::Forest => c.ablate.forest,
+        };
+        if !off && x.is_finite() {
+            parts[part as usize] += wt * x;
+        }
     }
+    let logit = c.weights.intercept + parts.iter().sum::<f64>();
+    let n20 = w.rate_20s * 4.0 * ((w.end_ms - w.start_ms) as f64 / 1000.0);
+    let enough = e.warm && n20 >= c.min_messages_20s;
+    let combined = if enough { sigmoid(logit) } else { 0.0 };
+    let rules = RuleHits {
+        velocity: e.act20 >= 3f64.ln(),
+        emote_burst: w.emote_msg_share >= 0.5 && w.top_emote_chatters >= 0.35,
+        laughter: w.laugh_share >= 0.3 && e.laugh >= 2f64.ln(),
+        clip_call: w.clip_mentions >= c.clip_calls,
+    };
     Scores {
         rules,
-        activity,
-        content,
-        anomaly,
+        activity: parts[Part::Activity as usize],
+        content: parts[Part::Content as usize],
+        anomaly: parts[Part::Forest as usize],
         combined,
-        min_messages,
+        rising: e.warm && (e.act5 >= 0.4 || e.act20 >= 0.3),
     }
 }
 
@@ -245,6 +279,18 @@ pub struct Trigger {
     pub fire_at_ms: Millis,
     pub kind: TriggerKind,
     pub score: f64,
+}
+
+impl From<&ClipDecision> for Trigger {
+    fn from(c: &ClipDecision) -> Self {
+        Trigger {
+            channel: c.channel.clone(),
+            trigger_ms: c.trigger_ms,
+            fire_at_ms: c.fire_at_ms,
+            kind: c.kind,
+            score: c.score,
+        }
+    }
 }
 
 /// A clip to create.
@@ -290,7 +336,8 @@ impl ClipDecision {
     }
 }
 
-/// A meaningful clip title from the window: its top phrase or emote, else the chat rate.
+/// A meaningful clip title from the window: its top phrase, emote or reaction token, else
+/// the chat rate.
 pub fn suggest_title(w: &WindowFeatures) -> String {
     let phrase = w
         .top_phrase
@@ -311,20 +358,16 @@ pub fn suggest_title(w: &WindowFeatures) -> String {
     t
 }
 
-#[derive(Debug, Clone)]
-struct Pending {
-    clip: ClipDecision,
-}
-
 /// The decision state machine of one channel.
 #[derive(Debug, Clone)]
 pub struct Decider {
     channel: String,
     config: DecisionConfig,
-    pending: Option<Pending>,
+    pending: Option<ClipDecision>,
     /// Triggers before this time merge into the last clip.
     cooldown_until: Millis,
-    last_clip_score: f64,
+    /// Start of the current run of rising windows (the moment's onset as chat shows it).
+    rise_since: Option<Millis>,
     pub merged_into_previous: u64,
 }
 
@@ -335,7 +378,7 @@ impl Decider {
             config,
             pending: None,
             cooldown_until: Millis::MIN,
-            last_clip_score: 0.0,
+            rise_since: None,
             merged_into_previous: 0,
         }
     }
@@ -346,112 +389,114 @@ impl Decider {
 
     /// The pending clip's due time, for a driver's timer.
     pub fn next_due(&self) -> Option<Millis> {
-        self.pending.as_ref().map(|p| p.clip.fire_at_ms)
+        self.pending.as_ref().map(|p| p.fire_at_ms)
     }
 
-    /// Feed one scored window. Returns a [`Trigger`] when it opens a new pending clip.
-    pub fn on_window(&mut self, w: &WindowFeatures, s: &Scores) -> Option<Trigger> {
+    /// The one place a clip is made: due `clip_delay_ms` after `at`, long enough to reach back
+    /// from its end to `lead_ms` before `onset_ms` (within the configured bounds).
+    fn new_clip(&self, at: Millis, onset_ms: Millis) -> ClipDecision {
+        let c = &self.config;
+        let fire_at_ms = at.saturating_add(c.clip_delay_ms);
+        let end = fire_at_ms.saturating_add(CAPTURE_LAG_MS);
+        let want = end
+            .saturating_sub(onset_ms.min(at))
+            .saturating_add(c.lead_ms);
+        let lo = c.min_duration_ms.clamp(5_000, 60_000);
+        let hi = c.max_duration_ms.clamp(lo, 60_000);
+        ClipDecision {
+            channel: self.channel.clone(),
+            trigger_ms: at,
+            peak_ms: at,
+            fire_at_ms,
+            kind: TriggerKind::Combined,
+            score: 0.0,
+            scores: Scores::default(),
+            features: None,
+            merged: 0,
+            forced_by: None,
+            title: String::new(),
+            duration_ms: want.clamp(lo, hi),
+        }
+    }
+
+    /// Feed one scored window. Returns the clip, as known at its trigger, when this window
+    /// opens a new pending clip.
+    pub fn on_window(&mut self, w: &WindowFeatures, s: &Scores) -> Option<ClipDecision> {
+        if s.rising {
+            self.rise_since.get_or_insert(w.start_ms);
+        } else {
+            self.rise_since = None;
+        }
         if s.combined < self.config.threshold {
             return None;
         }
         if let Some(p) = &mut self.pending {
-            p.clip.merged += 1;
-            if s.combined > p.clip.score {
-                p.clip.peak_ms = w.end_ms;
-                p.clip.score = s.combined;
-                p.clip.scores = *s;
-                if p.clip.forced_by.is_none() {
-                    p.clip.kind = kind_of(s);
+            p.merged += 1;
+            if s.combined > p.score {
+                p.peak_ms = w.end_ms;
+                p.score = s.combined;
+                p.scores = *s;
+                if p.forced_by.is_none() {
+                    p.kind = kind_of(s);
                 }
-                p.clip.title = suggest_title(w);
-                p.clip.features = Some(w.clone());
+                p.title = suggest_title(w);
+                p.features = Some(w.clone());
             }
             return None;
         }
         if w.end_ms < self.cooldown_until {
             self.merged_into_previous += 1;
-            self.last_clip_score = self.last_clip_score.max(s.combined);
             return None;
         }
-        let kind = kind_of(s);
-        let fire_at_ms = w.end_ms + self.config.clip_delay_ms;
-        self.pending = Some(Pending {
-            clip: ClipDecision {
-                channel: self.channel.clone(),
-                trigger_ms: w.end_ms,
-                peak_ms: w.end_ms,
-                fire_at_ms,
-                kind,
-                score: s.combined,
-                scores: *s,
-                features: Some(w.clone()),
-                merged: 0,
-                forced_by: None,
-                title: suggest_title(w),
-                duration_ms: 30_000,
-            },
-        });
-        Some(Trigger {
-            channel: self.channel.clone(),
-            trigger_ms: w.end_ms,
-            fire_at_ms,
-            kind,
-            score: s.combined,
-        })
+        // The onset: where this rise began, at most a minute back.
+        let onset = self
+            .rise_since
+            .unwrap_or(w.start_ms)
+            .max(w.end_ms.saturating_sub(60_000));
+        let mut clip = self.new_clip(w.end_ms, onset);
+        clip.kind = kind_of(s);
+        clip.score = s.combined;
+        clip.scores = *s;
+        clip.title = suggest_title(w);
+        clip.features = Some(w.clone());
+        self.pending = Some(clip.clone());
+        Some(clip)
     }
 
     /// `!testclip` from someone allowed to force: a clip is pending now whatever the cooldown.
-    pub fn force(&mut self, now: Millis, by: &str) -> Trigger {
-        let fire_at_ms = now + self.config.clip_delay_ms;
-        let clip = ClipDecision {
-            channel: self.channel.clone(),
-            trigger_ms: now,
-            peak_ms: now,
-            fire_at_ms,
-            kind: TriggerKind::Forced,
-            score: 1.0,
-            scores: Scores::default(),
-            features: None,
-            merged: 0,
-            forced_by: Some(by.to_owned()),
-            title: format!("Clip requested by {by}"),
-            duration_ms: 30_000,
-        };
+    /// Returns the new clip, or `None` when a clip of this moment was already pending (it is
+    /// marked forced instead: never two clips for one moment).
+    pub fn force(&mut self, now: Millis, by: &str) -> Option<ClipDecision> {
         if let Some(p) = &mut self.pending {
-            // Already clipping this moment: mark it forced, keep one clip.
-            p.clip.forced_by = Some(by.to_owned());
-            p.clip.kind = TriggerKind::Forced;
-        } else {
-            self.pending = Some(Pending { clip });
+            p.forced_by = Some(by.to_owned());
+            p.kind = TriggerKind::Forced;
+            return None;
         }
-        Trigger {
-            channel: self.channel.clone(),
-            trigger_ms: now,
-            fire_at_ms,
-            kind: TriggerKind::Forced,
-            score: 1.0,
-        }
+        // The moderator saw the moment a few seconds ago: reach back as for a burst's onset.
+        let mut clip = self.new_clip(now, now.saturating_sub(5_000));
+        clip.kind = TriggerKind::Forced;
+        clip.score = 1.0;
+        clip.forced_by = Some(by.to_owned());
+        clip.title = format!("Clip requested by {by}");
+        self.pending = Some(clip.clone());
+        Some(clip)
     }
 
     /// Hand out the pending clip once it is due.
     pub fn poll(&mut self, now: Millis) -> Option<ClipDecision> {
-        let due = self
-            .pending
-            .as_ref()
-            .is_some_and(|p| p.clip.fire_at_ms <= now);
-        if !due {
+        if self.pending.as_ref().is_none_or(|p| p.fire_at_ms > now) {
             return None;
         }
         let p = self.pending.take()?;
-        self.cooldown_until = p.clip.trigger_ms + self.config.cooldown_ms;
-        self.last_clip_score = p.clip.score;
-        Some(p.clip)
+        self.cooldown_until = p.trigger_ms.saturating_add(self.config.cooldown_ms);
+        Some(p)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::Evidence;
 
     fn window(end_ms: Millis) -> WindowFeatures {
         WindowFeatures {
@@ -486,6 +531,8 @@ mod tests {
             subs: 0,
             raid_viewers: 0,
             viewers: Some(2_000),
+            chatters_20s: 60,
+            top_tokens: Vec::new(),
         }
     }
 
@@ -499,22 +546,22 @@ mod tests {
     #[test]
     fn merges_to_peak_then_cools_down() {
         let mut d = Decider::new("c", DecisionConfig::default());
-        assert!(d.on_window(&window(10_000), &scores(0.7)).is_some());
+        assert!(d.on_window(&window(10_000), &scores(0.97)).is_some());
         assert!(d.poll(15_000).is_none(), "not due before 7 s");
-        assert!(d.on_window(&window(15_000), &scores(0.9)).is_none());
+        assert!(d.on_window(&window(15_000), &scores(0.99)).is_none());
         let clip = d.poll(17_000).unwrap();
         assert_eq!(
             (clip.trigger_ms, clip.peak_ms, clip.merged),
             (10_000, 15_000, 1)
         );
         assert_eq!(clip.fire_at_ms, 17_000);
-        assert!((clip.score - 0.9).abs() < 1e-12);
+        assert!((clip.score - 0.99).abs() < 1e-12);
         // Inside the cooldown: merged, no new clip.
-        assert!(d.on_window(&window(40_000), &scores(0.95)).is_none());
+        assert!(d.on_window(&window(40_000), &scores(0.995)).is_none());
         assert_eq!(d.merged_into_previous, 1);
         assert!(d.poll(100_000).is_none());
         // After it: a new one.
-        assert!(d.on_window(&window(75_000), &scores(0.7)).is_some());
+        assert!(d.on_window(&window(75_000), &scores(0.97)).is_some());
         assert!(d.poll(82_000).is_some());
         // Below threshold never triggers.
         assert!(d.on_window(&window(500_000), &scores(0.1)).is_none());
@@ -523,8 +570,11 @@ mod tests {
     #[test]
     fn force_ignores_cooldown_but_never_doubles() {
         let mut d = Decider::new("c", DecisionConfig::default());
-        d.on_window(&window(10_000), &scores(0.7));
-        d.force(11_000, "mod");
+        d.on_window(&window(10_000), &scores(0.97));
+        assert!(
+            d.force(11_000, "mod").is_none(),
+            "already pending: marked, not doubled"
+        );
         let clip = d.poll(17_000).unwrap();
         assert_eq!(clip.kind, TriggerKind::Forced);
         assert!(d.poll(30_000).is_none(), "one clip for one moment");
@@ -533,30 +583,72 @@ mod tests {
     }
 
     #[test]
-    fn rules_scale_with_viewers() {
+    fn learned_score_and_ablation() {
         let c = DecisionConfig::default();
-        let mut w = window(10_000);
-        let a = Assessment {
-            relative: Relative {
-                rate_z: 5.0,
-                rate_20s_z: 5.0,
-                laugh_z: 4.0,
-                emote_z: 3.0,
-                ..Relative::default()
+        let w = window(10_000);
+        let mut a = Assessment {
+            evidence: Evidence {
+                act5: 1.5,
+                act20: 1.4,
+                act60: 1.0,
+                chat20: 1.2,
+                pois20: 8.0,
+                react: 1.0,
+                conc: 0.5,
+                laugh: 1.0,
+                warm: true,
+                ..Evidence::default()
             },
-            anomaly: None,
-            anomaly_rel: 0.0,
+            anomaly: Some(0.7),
+            anomaly_rel: 2.0,
         };
-        let s = score(&w, &a, &c);
-        assert!(
-            s.rules.velocity && s.rules.laughter && s.rules.emote_burst,
-            "{s:?}"
-        );
-        assert!(s.combined >= c.threshold);
-        // A huge channel needs more messages for the same rules.
-        w.viewers = Some(200_000);
-        let s = score(&w, &a, &c);
-        assert!(!s.rules.velocity && s.min_messages > 50.0, "{s:?}");
+        let hot = score(&w, &a, &c);
+        assert!(hot.combined >= c.threshold, "{hot:?}");
+        assert!(hot.rules.velocity && hot.rules.laughter && hot.rules.emote_burst);
+        let mut calm_a = a;
+        calm_a.evidence = Evidence {
+            warm: true,
+            ..Evidence::default()
+        };
+        calm_a.anomaly_rel = 0.0;
+        let calm = score(&w, &calm_a, &c);
+        assert!(calm.combined < c.threshold, "{calm:?}");
+        // Ablation removes a part's contribution.
+        let mut off = c.clone();
+        off.ablate.activity = true;
+        let s = score(&w, &a, &off);
+        assert_eq!(s.activity, 0.0);
+        assert!(s.combined < hot.combined);
+        // Cold levels: no automatic trigger.
+        a.evidence.warm = false;
+        assert_eq!(score(&w, &a, &c).combined, 0.0);
         assert!(suggest_title(&window(1)).contains("KEKW"));
+    }
+
+    #[test]
+    fn the_clip_reaches_back_to_the_onset() {
+        let mut d = Decider::new("c", DecisionConfig::default());
+        let rising = Scores {
+            rising: true,
+            ..scores(0.1)
+        };
+        d.on_window(&window(100_000), &rising);
+        d.on_window(&window(105_000), &rising);
+        let clip = d
+            .on_window(
+                &window(110_000),
+                &Scores {
+                    rising: true,
+                    ..scores(0.99)
+                },
+            )
+            .unwrap();
+        // Onset at 95 s (start of the first rising window), moment 20 s before it; the clip
+        // ends 5 s after the call at 117 s.
+        let (start, end) = clip.span_ms();
+        assert_eq!(end, 122_000);
+        assert_eq!(start, 122_000 - clip.duration_ms);
+        assert_eq!(clip.duration_ms, 47_000);
+        assert!(start <= 75_000);
     }
 }

@@ -333,7 +333,7 @@ pub fn guess_kind(name: &str) -> EmoteKind {
         "lul", "laugh", "kek", "lol", "lmao", "haha", "xd", "giggle", "icant", "omega",
     ];
     const HYPE: &[&str] = &[
-        "pog", "hype", "wow", "gasm", "clap", "jam", "ez", "gg", "fire", "wa", "yay",
+        "pog", "hype", "wow", "gasm", "clap", "jam", "ez", "gg", "fire", "yay",
     ];
     const SHOCK: &[&str] = &[
         "monka", "wut", "scared", "shock", "omg", "dank", "huh", "what", "oops",

@@ -11,16 +11,21 @@
 //! | per-channel emote vocabulary | [`emotes`] |
 //! | window aggregation (`record`/`flush`), named features | [`window`] |
 //! | Isolation Forest (params → check → fit → predict) | [`iforest`], [`traits`] |
-//! | per-channel model: baseline, scaler, forest, buffer, persistence | [`model`] |
-//! | rules, combined score, cooldown/merge, `!testclip` | [`decision`] |
+//! | scale-free evidence: trailing levels, learned reaction lexicon | [`evidence`] |
+//! | per-channel model: levels, scaler, forest, buffer, persistence | [`model`] |
+//! | learned combination, clip span, cooldown/merge, `!testclip` | [`decision`] |
 //! | one channel's whole pipeline | [`pipeline`] |
-//! | model + decision fed windows (serverless score function) | [`scorer`] |
+//! | the one score step: model + decision fed windows | [`scorer`] |
+//! | the shared test fixture (feature `testkit`) | `fixture` |
 //! | every parameter with its default | [`config`] |
 
 pub mod config;
 pub mod decision;
 pub mod emotes;
 pub mod error;
+pub mod evidence;
+#[cfg(any(test, feature = "testkit"))]
+pub mod fixture;
 pub mod iforest;
 pub mod message;
 pub mod model;

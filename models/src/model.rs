@@ -1,12 +1,15 @@
-//! The per-channel model: baseline state, scaler, Isolation Forest and training buffer.
+//! The per-channel model: trailing levels and reaction lexicon ([`Levels`]), scaler, Isolation
+//! Forest and training buffer.
 //!
-//! [`ChannelModel::assess`] turns a window into its baseline-relative view ([`Relative`]) and an
-//! anomaly score, then learns from it (baseline update, training buffer). Refitting is split so
+//! [`ChannelModel::assess`] turns a window into its scale-free [`Evidence`] and an anomaly score
+//! (how novel the window's combination of evidence is for this channel), then learns from it
+//! (levels, lexicon, training buffer). Refitting is split so
 //! that it never stalls scoring: [`ChannelModel::training_job`] takes a snapshot that can be fitted
 //! anywhere (inline in replay, on a blocking thread live, in a Lambda) and
 //! [`ChannelModel::install`] swaps the result in.
 
 use crate::error::{ModelsError, Result};
+use crate::evidence::{Evidence, EvidenceConfig, Levels};
 use crate::iforest::{IsolationForest, IsolationForestParams};
 use crate::traits::{Fit, ParamGuard, Predict};
 use crate::window::WindowFeatures;
@@ -14,25 +17,27 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Version of the serialised model; a file of another version is refused with a clear error.
-pub const MODEL_FORMAT_VERSION: u32 = 1;
+/// Format 1 (z-score baseline) files are migrated on load: learned emotes and counters are
+/// kept, the baseline and forest start afresh on the new evidence.
+pub const MODEL_FORMAT_VERSION: u32 = 2;
 
 /// Names of the features the anomaly model sees, in vector order.
 pub const FEATURE_NAMES: [&str; 16] = [
-    "log_rate",
-    "log_rate_20s",
-    "rate_z",
-    "rate_20s_z",
-    "chatters_z",
-    "accel",
+    "act5",
+    "act20",
+    "act60",
+    "chat20",
+    "react",
+    "conc",
+    "laugh",
+    "hype",
+    "question",
     "emote_msg_share",
-    "top_emote_share",
     "top_emote_chatters",
-    "laugh_share",
-    "hype_share",
-    "question_share",
     "elongated_share",
     "caps_ratio",
     "dup_share",
+    "log_mean_len",
     "sentiment",
 ];
 
@@ -46,15 +51,18 @@ pub struct ModelConfig {
     pub max_samples: usize,
     /// Windows kept for training (a ring). Default 4,320 (6 h of 5 s windows).
     pub buffer_windows: usize,
-    /// The forest is first fitted once this many active windows were seen; until then only
-    /// rules decide. Default 120 (10 min).
+    /// The forest is first fitted once this many active windows were seen (then again each
+    /// time the buffer has doubled, until `refit_every`); until then it adds nothing.
+    /// Default 36 (3 min).
     pub warmup_windows: usize,
     /// Refit after this many new windows. Default 720 (1 h).
     pub refit_every: usize,
-    /// Half-life, in windows, of the baseline (EWMA). Default 360 (30 min).
+    /// Half-life, in windows, of the content levels (EWMA). Default 360 (30 min).
     pub baseline_halflife: f64,
     /// Seed of the forest (each refit derives its own from it).
     pub seed: u64,
+    /// The scale-free evidence layer (levels, lexicon).
+    pub evidence: EvidenceConfig,
 }
 
 impl Default for ModelConfig {
@@ -63,10 +71,11 @@ impl Default for ModelConfig {
             n_trees: 100,
             max_samples: 256,
             buffer_windows: 4_320,
-            warmup_windows: 120,
+            warmup_windows: 36,
             refit_every: 720,
             baseline_halflife: 360.0,
             seed: 0x5EED,
+            evidence: EvidenceConfig::default(),
         }
     }
 }
@@ -106,98 +115,27 @@ impl Ewma {
     }
 }
 
-/// The channel's normal, for the quantities the decision compares against.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Baseline {
-    pub rate: Ewma,
-    pub rate_20s: Ewma,
-    pub chatters: Ewma,
-    pub laugh: Ewma,
-    pub emote: Ewma,
-    pub hype: Ewma,
-    pub question: Ewma,
-    pub dup: Ewma,
-    pub elongated: Ewma,
-}
-
-/// A window seen against the channel's baseline (z-scores; 0 during the first minute).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Relative {
-    pub rate_z: f64,
-    pub rate_20s_z: f64,
-    pub chatters_z: f64,
-    pub laugh_z: f64,
-    pub emote_z: f64,
-    pub hype_z: f64,
-    pub question_z: f64,
-    pub dup_z: f64,
-    pub elongated_z: f64,
-    /// The channel's baseline message rate (msgs/s).
-    pub base_rate: f64,
-}
-
-impl Baseline {
-    fn relative(&self, w: &WindowFeatures, hop_s: f64) -> Relative {
-        // Poisson floor on rate variance: a quiet channel's 1→3 messages is not a 10σ event.
-        let rate_floor = (self.rate.mean / hop_s).max(0.04) + 0.01 * self.rate.mean.powi(2);
-        let rate20_floor =
-            (self.rate_20s.mean / (4.0 * hop_s)).max(0.01) + 0.01 * self.rate_20s.mean.powi(2);
-        let chat_floor = self.chatters.mean.max(1.0);
-        // Shares of a window with n messages vary like p(1-p)/n at least.
-        let n = f64::from(w.messages.max(1));
-        let share_floor = |e: &Ewma| (e.mean * (1.0 - e.mean) / n).max(0.0025);
-        Relative {
-            rate_z: self.rate.z(w.rate, rate_floor),
-            rate_20s_z: self.rate_20s.z(w.rate_20s, rate20_floor),
-            chatters_z: self.chatters.z(f64::from(w.chatters), chat_floor),
-            laugh_z: self.laugh.z(w.laugh_share, share_floor(&self.laugh)),
-            emote_z: self.emote.z(w.emote_msg_share, share_floor(&self.emote)),
-            hype_z: self.hype.z(w.hype_share, share_floor(&self.hype)),
-            question_z: self
-                .question
-                .z(w.question_share, share_floor(&self.question)),
-            dup_z: self.dup.z(w.dup_share, share_floor(&self.dup)),
-            elongated_z: self
-                .elongated
-                .z(w.elongated_share, share_floor(&self.elongated)),
-            base_rate: self.rate.mean,
-        }
-    }
-
-    fn update(&mut self, w: &WindowFeatures, h: f64) {
-        self.rate.update(w.rate, h);
-        self.rate_20s.update(w.rate_20s, h);
-        self.chatters.update(f64::from(w.chatters), h);
-        if w.messages > 0 {
-            self.laugh.update(w.laugh_share, h);
-            self.emote.update(w.emote_msg_share, h);
-            self.hype.update(w.hype_share, h);
-            self.question.update(w.question_share, h);
-            self.dup.update(w.dup_share, h);
-            self.elongated.update(w.elongated_share, h);
-        }
-    }
-}
-
-/// The anomaly model's input for one window, in [`FEATURE_NAMES`] order.
-pub fn feature_vector(w: &WindowFeatures, r: &Relative) -> [f64; FEATURE_NAMES.len()] {
+/// The anomaly model's input for one window, in [`FEATURE_NAMES`] order: the scale-free
+/// evidence plus a few shape features, so the forest judges how unusual the *combination* is
+/// for this channel (a rate spike with ordinary content, content with ordinary rate).
+pub fn feature_vector(w: &WindowFeatures, e: &Evidence) -> [f64; FEATURE_NAMES.len()] {
     let clamp = |z: f64| z.clamp(-10.0, 10.0);
     [
-        w.rate.ln_1p(),
-        w.rate_20s.ln_1p(),
-        clamp(r.rate_z),
-        clamp(r.rate_20s_z),
-        clamp(r.chatters_z),
-        ((w.rate_20s + 0.1) / (w.rate_60s + 0.1)).ln(),
+        clamp(e.act5),
+        clamp(e.act20),
+        clamp(e.act60),
+        clamp(e.chat20),
+        clamp(e.react),
+        clamp(e.conc),
+        clamp(e.laugh),
+        clamp(e.hype),
+        clamp(e.question),
         w.emote_msg_share,
-        w.top_emote_share,
         w.top_emote_chatters,
-        w.laugh_share,
-        w.hype_share,
-        w.question_share,
         w.elongated_share,
         w.caps_ratio,
         w.dup_share,
+        ((w.mean_len + 1.0).ln()).clamp(0.0, 6.0),
         w.sentiment,
     ]
 }
@@ -256,6 +194,9 @@ pub struct Fitted {
     pub score_median: f64,
     pub score_p99: f64,
     pub trained_on: usize,
+    /// Training rows the forest was fitted on.
+    #[serde(default)]
+    pub trained_rows: usize,
 }
 
 impl Fitted {
@@ -310,6 +251,7 @@ impl TrainingJob {
             score_median: q(0.5),
             score_p99: q(0.99),
             trained_on: scores.len(),
+            trained_rows: self.rows.len(),
             scaler,
             forest,
         })
@@ -319,7 +261,7 @@ impl TrainingJob {
 /// What the model says of one window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
-    pub relative: Relative,
+    pub evidence: Evidence,
     /// Raw forest score, `None` during warm-up.
     pub anomaly: Option<f64>,
     /// Channel-relative anomaly (0 = median window, 1 = 99th percentile), 0 during warm-up.
@@ -332,7 +274,7 @@ pub struct ChannelModel {
     pub format_version: u32,
     pub channel: String,
     pub config: ModelConfig,
-    pub baseline: Baseline,
+    pub levels: Levels,
     pub fitted: Option<Fitted>,
     buffer: VecDeque<Vec<f64>>,
     pub windows_seen: u64,
@@ -351,7 +293,7 @@ impl ChannelModel {
             format_version: MODEL_FORMAT_VERSION,
             channel: channel.to_owned(),
             config,
-            baseline: Baseline::default(),
+            levels: Levels::default(),
             fitted: None,
             buffer: VecDeque::new(),
             windows_seen: 0,
@@ -364,16 +306,16 @@ impl ChannelModel {
 
     /// Score a window against what the channel has shown so far, then learn from it.
     pub fn assess(&mut self, w: &WindowFeatures) -> Assessment {
-        let hop_s = ((w.end_ms - w.start_ms) as f64 / 1000.0).max(0.001);
-        let relative = self.baseline.relative(w, hop_s);
-        let x = feature_vector(w, &relative);
+        let evidence = self.levels.evidence(w, &self.config.evidence);
+        let x = feature_vector(w, &evidence);
         let anomaly = self.fitted.as_ref().map(|f| f.score(&x));
         let anomaly_rel = match (&self.fitted, anomaly) {
             (Some(f), Some(s)) => f.relative(s),
             _ => 0.0,
         };
-        self.baseline.update(w, self.config.baseline_halflife);
-        if w.messages > 0 && x.iter().all(|v| v.is_finite()) {
+        self.levels
+            .learn(w, &self.config.evidence, self.config.baseline_halflife);
+        if evidence.warm && w.messages > 0 && x.iter().all(|v| v.is_finite()) {
             if self.buffer.len() >= self.config.buffer_windows.max(1) {
                 self.buffer.pop_front();
             }
@@ -382,7 +324,7 @@ impl ChannelModel {
             self.since_fit += 1;
         }
         Assessment {
-            relative,
+            evidence,
             anomaly,
             anomaly_rel,
         }
@@ -394,9 +336,15 @@ impl ChannelModel {
             return false;
         }
         let warm = self.buffer.len() >= self.config.warmup_windows.max(2);
-        match self.fitted {
+        match &self.fitted {
             None => warm,
-            Some(_) => warm && self.since_fit >= self.config.refit_every as u64,
+            // Early on, refit each time the buffer has doubled (3, 6, 12, ... min), so that
+            // a new channel's forest soon knows more than its first minutes.
+            Some(f) => {
+                warm && (self.since_fit >= self.config.refit_every as u64
+                    || (self.buffer.len() < self.config.refit_every
+                        && self.buffer.len() >= 2 * f.trained_rows.max(1)))
+            }
         }
     }
 
@@ -432,6 +380,34 @@ impl ChannelModel {
         self.buffer.len()
     }
 
+    /// A format-1 file (z-score baseline, older forest features): keep what still means the
+    /// same (learned emotes, counters, settings); levels and forest start afresh.
+    fn migrate_v1(bytes: &[u8]) -> Result<Self> {
+        #[derive(Deserialize)]
+        struct V1 {
+            channel: String,
+            #[serde(default)]
+            config: Option<serde_json::Value>,
+            #[serde(default)]
+            windows_seen: u64,
+            #[serde(default)]
+            learned_emotes: Vec<String>,
+        }
+        let old: V1 = serde_json::from_slice(bytes)?;
+        let config = old
+            .config
+            .and_then(|v| serde_json::from_value::<ModelConfig>(v).ok())
+            .map(|c| ModelConfig {
+                warmup_windows: ModelConfig::default().warmup_windows,
+                ..c
+            })
+            .unwrap_or_default();
+        let mut m = ChannelModel::new(&old.channel, config);
+        m.windows_seen = old.windows_seen;
+        m.learned_emotes = old.learned_emotes;
+        Ok(m)
+    }
+
     pub fn to_json(&self) -> Result<Vec<u8>> {
         Ok(serde_json::to_vec(self)?)
     }
@@ -444,6 +420,9 @@ impl ChannelModel {
             format_version: u32,
         }
         let header: Header = serde_json::from_slice(bytes)?;
+        if header.format_version == 1 {
+            return Self::migrate_v1(bytes);
+        }
         if header.format_version != MODEL_FORMAT_VERSION {
             return Err(ModelsError::FormatVersion {
                 found: header.format_version,
@@ -513,15 +492,18 @@ mod tests {
             }
             assert!(a.anomaly.is_none() || m.fits > 0);
         }
-        assert_eq!(m.fits, 1);
+        // First fit at 36 warm windows, again at 72.
+        assert_eq!(m.fits, 2);
         let mut spike = steady_windows(1).remove(0);
         spike.rate = 40.0;
         spike.rate_20s = 30.0;
+        spike.rate_60s = 15.0;
         spike.laugh_share = 0.9;
         spike.messages = 200;
         spike.chatters = 150;
+        spike.chatters_20s = 160;
         let a = m.assess(&spike);
-        assert!(a.relative.rate_z > 5.0, "{:?}", a.relative);
+        assert!(a.evidence.act5 > 2.0, "{:?}", a.evidence);
         assert!(a.anomaly_rel > 1.0, "{a:?}");
     }
 
@@ -536,7 +518,7 @@ mod tests {
         let back = ChannelModel::from_json(&bytes).unwrap();
         assert_eq!(back.buffered(), m.buffered());
         let w = &steady_windows(3)[2];
-        let x = feature_vector(w, &Relative::default());
+        let x = feature_vector(w, &Evidence::default());
         assert_eq!(
             back.fitted.as_ref().unwrap().score(&x),
             m.fitted.as_ref().unwrap().score(&x)
@@ -547,7 +529,7 @@ mod tests {
             Err(ModelsError::Corrupt(_))
         ));
         let old = String::from_utf8(bytes.clone()).unwrap().replacen(
-            "\"format_version\":1",
+            "\"format_version\":2",
             "\"format_version\":0",
             1,
         );
@@ -555,10 +537,32 @@ mod tests {
             ChannelModel::from_json(old.as_bytes()),
             Err(ModelsError::FormatVersion {
                 found: 0,
-                expected: 1
+                expected: 2
             })
         ));
         assert!(ChannelModel::from_json(&bytes[..bytes.len() / 2]).is_err());
+    }
+
+    #[test]
+    fn format_1_files_are_migrated() {
+        // The shape format 1 wrote: z-score baseline, 16 older forest features.
+        let v1 = br#"{"format_version":1,"channel":"kimdoe","config":{"n_trees":100,
+            "max_samples":256,"buffer_windows":4320,"warmup_windows":120,"refit_every":720,
+            "baseline_halflife":360.0,"seed":24301},"baseline":{"rate":{"n":5,"mean":1.0,
+            "var":0.5}},"fitted":null,"buffer":[[1.0,2.0]],"windows_seen":777,"since_fit":3,
+            "fits":2,"learned_emotes":["kimdoeWA","kimdoeOOPS"]}"#;
+        let m = ChannelModel::from_json(v1).unwrap();
+        assert_eq!(m.format_version, MODEL_FORMAT_VERSION);
+        assert_eq!((m.channel.as_str(), m.windows_seen), ("kimdoe", 777));
+        assert_eq!(m.learned_emotes, ["kimdoeWA", "kimdoeOOPS"]);
+        assert!(m.fitted.is_none() && m.buffered() == 0);
+        assert_eq!(
+            m.config.warmup_windows,
+            ModelConfig::default().warmup_windows
+        );
+        // And it saves as the current format.
+        let again = ChannelModel::from_json(&m.to_json().unwrap()).unwrap();
+        assert_eq!(again.learned_emotes, m.learned_emotes);
     }
 
     #[test]

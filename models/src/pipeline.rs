@@ -5,10 +5,11 @@
 //! allocate.
 
 use crate::config::DetectorConfig;
-use crate::decision::{self, ClipDecision, Decider, Scores, Trigger};
+use crate::decision::{ClipDecision, Scores, Trigger};
 use crate::emotes::{EmoteSource, EmoteVocab};
 use crate::message::{ChatMessage, Millis};
 use crate::model::{Assessment, ChannelModel, TrainingJob};
+use crate::scorer::ChannelScorer;
 use crate::window::{WindowAggregator, WindowFeatures};
 use serde::Serialize;
 
@@ -43,14 +44,12 @@ pub enum Training {
     External,
 }
 
-/// The detection pipeline of one channel.
+/// The detection pipeline of one channel: the aggregator and the one score step
+/// ([`ChannelScorer`]).
 #[derive(Debug)]
 pub struct ChannelDetector {
-    config: DetectorConfig,
     aggregator: WindowAggregator,
-    model: ChannelModel,
-    decider: Decider,
-    training: Training,
+    scorer: ChannelScorer,
     windows: Vec<WindowFeatures>,
     pub stats: DetectorStats,
 }
@@ -93,10 +92,7 @@ impl ChannelDetector {
     ) -> Self {
         ChannelDetector {
             aggregator: WindowAggregator::with_vocab(channel, config.window.clone(), vocab),
-            decider: Decider::new(channel, config.decision.clone()),
-            model,
-            config,
-            training,
+            scorer: ChannelScorer::new(channel, config, Some(model)).with_training(training),
             windows: Vec::new(),
             stats: DetectorStats::default(),
         }
@@ -107,7 +103,7 @@ impl ChannelDetector {
     }
 
     pub fn model(&self) -> &ChannelModel {
-        &self.model
+        self.scorer.model()
     }
 
     pub fn aggregator_mut(&mut self) -> &mut WindowAggregator {
@@ -121,7 +117,7 @@ impl ChannelDetector {
     /// The earliest time at which [`advance`](Self::advance) has something to do: the pending
     /// clip's due time.
     pub fn next_due(&self) -> Option<Millis> {
-        self.decider.next_due()
+        self.scorer.next_due()
     }
 
     /// Feed one message (in time order per channel; late ones are still counted).
@@ -129,10 +125,11 @@ impl ChannelDetector {
         self.advance(msg.time_ms, out);
         self.stats.messages += 1;
         if msg.is_testclip_command() {
-            if self.config.may_force_clip(msg) {
-                let t = self.decider.force(msg.time_ms, &msg.login);
-                self.stats.triggers += 1;
-                out.push(Output::Trigger(t));
+            if self.scorer.config().may_force_clip(msg) {
+                if let Some(clip) = self.scorer.force(msg.time_ms, &msg.login) {
+                    self.stats.triggers += 1;
+                    out.push(Output::Trigger(Trigger::from(&clip)));
+                }
             } else {
                 out.push(Output::IgnoredTestclip {
                     login: msg.login.clone(),
@@ -166,7 +163,7 @@ impl ChannelDetector {
     }
 
     fn poll(&mut self, now: Millis, out: &mut Vec<Output>) {
-        if let Some(clip) = self.decider.poll(now) {
+        if let Some(clip) = self.scorer.poll(now) {
             self.stats.clips += 1;
             out.push(Output::Clip(Box::new(clip)));
         }
@@ -174,43 +171,31 @@ impl ChannelDetector {
 
     fn score_window(&mut self, w: WindowFeatures, out: &mut Vec<Output>) {
         self.stats.windows += 1;
-        let assessment = self.model.assess(&w);
-        if self.training == Training::Inline
-            && self.model.wants_fit()
-            && self.model.fit_now().is_err()
-        {
-            self.stats.fit_errors += 1;
-        }
-        let scores = decision::score(&w, &assessment, &self.config.decision);
-        self.stats.last_score = scores.combined;
-        if let Some(t) = self.decider.on_window(&w, &scores) {
+        let scored = self.scorer.score(w);
+        self.stats.last_score = scored.window.scores.combined;
+        self.stats.fit_errors = self.scorer.fit_errors;
+        if let Some(clip) = &scored.trigger {
             self.stats.triggers += 1;
-            out.push(Output::Trigger(t));
+            out.push(Output::Trigger(Trigger::from(clip)));
         }
-        out.push(Output::Window(Box::new(ScoredWindow {
-            features: w,
-            assessment,
-            scores,
-        })));
+        out.push(Output::Window(Box::new(scored.window)));
     }
 
     /// A due refit for the driver to run off the hot path (with [`Training::External`]).
     pub fn take_training_job(&mut self) -> Option<TrainingJob> {
-        self.model.wants_fit().then(|| self.model.training_job())
+        self.scorer.take_training_job()
     }
 
     /// Install the result of a job from [`take_training_job`](Self::take_training_job).
     pub fn install(&mut self, fitted: crate::Result<crate::model::Fitted>) -> crate::Result<()> {
-        let r = self.model.install(fitted);
-        if r.is_err() {
-            self.stats.fit_errors += 1;
-        }
+        let r = self.scorer.install(fitted);
+        self.stats.fit_errors = self.scorer.fit_errors;
         r
     }
 
     /// The model as it should be saved now, with the emotes learned so far.
     pub fn snapshot(&self) -> ChannelModel {
-        let mut m = self.model.clone();
+        let mut m = self.scorer.model().clone();
         m.learned_emotes = self
             .aggregator
             .vocab()
@@ -236,39 +221,8 @@ mod tests {
             .collect()
     }
 
-    /// 30 min of calm chat with one burst of laughter at 20 min.
     fn scripted() -> Vec<ChatMessage> {
-        let mut v = Vec::new();
-        let calm = [
-            "hi",
-            "what is this",
-            "nice",
-            "ok",
-            "he is good",
-            "lol",
-            "gg",
-            "hmm",
-        ];
-        for i in 0..(30 * 60 * 2) {
-            let t = i * 500;
-            v.push(ChatMessage::plain(
-                "c",
-                &format!("u{}", i % 37),
-                calm[(i % 8) as usize],
-                t,
-            ));
-            if (1_200_000..1_215_000).contains(&t) {
-                for k in 0..8 {
-                    v.push(ChatMessage::plain(
-                        "c",
-                        &format!("f{k}_{i}"),
-                        "KEKW KEKW ㅋㅋㅋㅋ",
-                        t + k * 50,
-                    ));
-                }
-            }
-        }
-        v
+        crate::fixture::calm_and_burst()
     }
 
     #[test]

@@ -1,18 +1,19 @@
-//! One channel's model and decision, fed closed windows instead of chat messages.
+//! The one score step: a channel's model and decision, fed closed windows.
 //!
-//! The serverless score function receives windows that a relay already aggregated; this runs
-//! the same [`ChannelModel::assess`], [`decision::score`] and [`Decider`] as
-//! [`crate::ChannelDetector`], minus the aggregator. The difference is when a clip goes out: a
-//! scorer hands out the clip at trigger time ([`Scored::trigger`]), because the caller schedules
-//! it `clip_delay_ms` later on a queue instead of holding it in memory; the decider still keeps
-//! the pending clip and the cooldown, so later windows merge exactly as they do in the relay and
-//! open no second clip for the same moment.
+//! [`ChannelScorer::score`] is the only place a window is assessed (evidence, forest), refitted
+//! when due, scored and decided. Replay and live drive it through [`crate::ChannelDetector`]
+//! (aggregator + scorer), the serverless score function drives it directly with windows a relay
+//! aggregated. The difference is only when a clip goes out: the detector holds the pending
+//! clip and hands it out when due ([`ChannelScorer::poll`]); the score function takes it at
+//! trigger time ([`Scored::trigger`]) and schedules it `clip_delay_ms` later on a queue, while
+//! the decider still keeps the pending clip and the cooldown, so later windows merge exactly as
+//! they do in the relay and open no second clip for the same moment.
 
 use crate::config::DetectorConfig;
-use crate::decision::{self, ClipDecision, Decider, DecisionConfig, Scores, TriggerKind};
+use crate::decision::{self, ClipDecision, Decider, DecisionConfig};
 use crate::message::Millis;
-use crate::model::ChannelModel;
-use crate::pipeline::ScoredWindow;
+use crate::model::{ChannelModel, Fitted, TrainingJob};
+use crate::pipeline::{ScoredWindow, Training};
 use crate::window::WindowFeatures;
 
 /// What one window produced.
@@ -30,13 +31,16 @@ pub struct ChannelScorer {
     config: DetectorConfig,
     model: ChannelModel,
     decider: Decider,
-    inline_fit: bool,
+    training: Training,
     pub windows: u64,
     pub triggers: u64,
+    pub fit_errors: u64,
 }
 
 impl ChannelScorer {
-    /// A scorer for `channel`, continuing from `model` when one was saved.
+    /// A scorer for `channel`, continuing from `model` when one was saved. Refits are left to
+    /// the caller ([`Training::External`]) unless [`with_training`](Self::with_training) says
+    /// otherwise.
     pub fn new(channel: &str, config: DetectorConfig, model: Option<ChannelModel>) -> Self {
         let model = model.unwrap_or_else(|| ChannelModel::new(channel, config.model.clone()));
         ChannelScorer {
@@ -44,26 +48,42 @@ impl ChannelScorer {
             decider: Decider::new(channel, config.decision.clone()),
             config,
             model,
-            inline_fit: false,
+            training: Training::External,
             windows: 0,
             triggers: 0,
+            fit_errors: 0,
         }
     }
 
-    /// Refit inline as soon as due, exactly where [`crate::ChannelDetector`] with
-    /// [`crate::Training::Inline`] does (tests, local runs). Off by default: the serverless
-    /// train function refits.
-    pub fn with_inline_fit(mut self, yes: bool) -> Self {
-        self.inline_fit = yes;
+    /// How refits run: inline as soon as due (replay, tests, local runs) or by the caller.
+    pub fn with_training(mut self, training: Training) -> Self {
+        self.training = training;
         self
+    }
+
+    /// Shorthand for [`Training::Inline`] when `yes`.
+    pub fn with_inline_fit(self, yes: bool) -> Self {
+        self.with_training(if yes {
+            Training::Inline
+        } else {
+            Training::External
+        })
     }
 
     pub fn channel(&self) -> &str {
         &self.channel
     }
 
+    pub fn config(&self) -> &DetectorConfig {
+        &self.config
+    }
+
     pub fn model(&self) -> &ChannelModel {
         &self.model
+    }
+
+    pub fn model_mut(&mut self) -> &mut ChannelModel {
+        &mut self.model
     }
 
     pub fn decision_config(&self) -> &DecisionConfig {
@@ -85,34 +105,33 @@ impl ChannelScorer {
         }
     }
 
-    /// Score one closed window (in time order per channel) and decide.
-    pub fn on_window(&mut self, w: WindowFeatures) -> Scored {
-        // A pending clip due before this window ends is done: its cooldown starts.
-        let _ = self.decider.poll(w.end_ms);
+    /// The pending clip's due time.
+    pub fn next_due(&self) -> Option<Millis> {
+        self.decider.next_due()
+    }
+
+    /// Hand out the pending clip once it is due (the detector's path).
+    pub fn poll(&mut self, now: Millis) -> Option<ClipDecision> {
+        self.decider.poll(now)
+    }
+
+    /// The score step: assess the window (evidence, forest), refit inline when due, score,
+    /// decide. Does not hand out due clips: call [`poll`](Self::poll) first for that.
+    pub fn score(&mut self, w: WindowFeatures) -> Scored {
         self.windows += 1;
         let assessment = self.model.assess(&w);
-        if self.inline_fit && self.model.wants_fit() {
-            // A failed fit keeps the old forest (or rules only), as in the detector.
-            let _ = self.model.fit_now();
+        if self.training == Training::Inline
+            && self.model.wants_fit()
+            && self.model.fit_now().is_err()
+        {
+            // A failed fit keeps the old forest (or none): scoring goes on.
+            self.fit_errors += 1;
         }
         let scores = decision::score(&w, &assessment, &self.config.decision);
-        let trigger = self.decider.on_window(&w, &scores).map(|t| {
+        let trigger = self.decider.on_window(&w, &scores);
+        if trigger.is_some() {
             self.triggers += 1;
-            ClipDecision {
-                channel: self.channel.clone(),
-                trigger_ms: t.trigger_ms,
-                peak_ms: t.trigger_ms,
-                fire_at_ms: t.fire_at_ms,
-                kind: t.kind,
-                score: t.score,
-                scores,
-                features: Some(w.clone()),
-                merged: 0,
-                forced_by: None,
-                title: decision::suggest_title(&w),
-                duration_ms: 30_000,
-            }
-        });
+        }
         Scored {
             window: ScoredWindow {
                 features: w,
@@ -123,85 +142,56 @@ impl ChannelScorer {
         }
     }
 
+    /// The score function's path: a pending clip due before this window ends is done (it went
+    /// out at its trigger), then [`score`](Self::score).
+    pub fn on_window(&mut self, w: WindowFeatures) -> Scored {
+        let _ = self.decider.poll(w.end_ms);
+        self.score(w)
+    }
+
     /// `!testclip` by an allowed login at `now`: a clip regardless of the cooldown, unless a
     /// clip of this moment is already pending (then that one is the clip: never two).
     pub fn force(&mut self, now: Millis, by: &str) -> Option<ClipDecision> {
-        let _ = self.decider.poll(now);
-        let already_pending = self.decider.next_due().is_some();
-        let t = self.decider.force(now, by);
-        if already_pending {
-            return None;
+        let clip = self.decider.force(now, by);
+        if clip.is_some() {
+            self.triggers += 1;
         }
-        self.triggers += 1;
-        Some(ClipDecision {
-            channel: self.channel.clone(),
-            trigger_ms: t.trigger_ms,
-            peak_ms: t.trigger_ms,
-            fire_at_ms: t.fire_at_ms,
-            kind: TriggerKind::Forced,
-            score: t.score,
-            scores: Scores::default(),
-            features: None,
-            merged: 0,
-            forced_by: Some(by.to_owned()),
-            title: format!("Clip requested by {by}"),
-            duration_ms: 30_000,
-        })
+        clip
+    }
+
+    /// Like [`force`](Self::force) for the score function: a pending clip already due before
+    /// `now` went out at its trigger.
+    pub fn force_at(&mut self, now: Millis, by: &str) -> Option<ClipDecision> {
+        let _ = self.decider.poll(now);
+        self.force(now, by)
+    }
+
+    /// A due refit to run off the hot path (with [`Training::External`]).
+    pub fn take_training_job(&mut self) -> Option<TrainingJob> {
+        self.model.wants_fit().then(|| self.model.training_job())
+    }
+
+    /// Install the result of a job from [`take_training_job`](Self::take_training_job).
+    pub fn install(&mut self, fitted: crate::Result<Fitted>) -> crate::Result<()> {
+        let r = self.model.install(fitted);
+        if r.is_err() {
+            self.fit_errors += 1;
+        }
+        r
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::{ChannelDetector, Output, Training};
-    use crate::window::{WindowAggregator, WindowConfig};
-    use crate::ChatMessage;
-
-    /// 30 min of calm chat with one burst of laughter at 20 min, as windows.
-    fn windows() -> (Vec<ChatMessage>, Vec<WindowFeatures>) {
-        let calm = [
-            "hi",
-            "what is this",
-            "nice",
-            "ok",
-            "he is good",
-            "lol",
-            "gg",
-            "hmm",
-        ];
-        let mut msgs = Vec::new();
-        for i in 0..(30 * 60 * 2) {
-            let t = i * 500;
-            msgs.push(ChatMessage::plain(
-                "c",
-                &format!("u{}", i % 37),
-                calm[(i % 8) as usize],
-                t,
-            ));
-            if (1_200_000..1_215_000).contains(&t) {
-                for k in 0..8 {
-                    msgs.push(ChatMessage::plain(
-                        "c",
-                        &format!("f{k}_{i}"),
-                        "KEKW KEKW ㅋㅋㅋㅋ",
-                        t + k * 50,
-                    ));
-                }
-            }
-        }
-        let mut agg = WindowAggregator::new("c", WindowConfig::default());
-        let mut out = Vec::new();
-        for m in &msgs {
-            agg.flush(m.time_ms, &mut out);
-            agg.record(m);
-        }
-        agg.flush(Millis::MAX / 2, &mut out);
-        (msgs, out)
-    }
+    use crate::decision::TriggerKind;
+    use crate::fixture;
+    use crate::pipeline::{ChannelDetector, Output};
 
     #[test]
     fn triggers_where_the_detector_clips() {
-        let (msgs, ws) = windows();
+        let msgs = fixture::calm_and_burst();
+        let ws = fixture::windows_of(&msgs);
         let mut det = ChannelDetector::new("c", DetectorConfig::default(), None, Training::Inline);
         let mut out = Vec::new();
         for m in &msgs {
@@ -232,11 +222,11 @@ mod tests {
     #[test]
     fn force_never_doubles_a_pending_clip() {
         let mut s = ChannelScorer::new("c", DetectorConfig::default(), None);
-        let c = s.force(10_000, "mod").unwrap();
+        let c = s.force_at(10_000, "mod").unwrap();
         assert_eq!(c.kind, TriggerKind::Forced);
         assert_eq!(c.forced_by.as_deref(), Some("mod"));
-        assert!(s.force(12_000, "mod").is_none(), "same moment");
+        assert!(s.force_at(12_000, "mod").is_none(), "same moment");
         // After the first is due, a new force is a new clip even inside the cooldown.
-        assert!(s.force(30_000, "mod").is_some());
+        assert!(s.force_at(30_000, "mod").is_some());
     }
 }

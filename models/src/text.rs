@@ -74,7 +74,6 @@ const LAUGH_WORDS: &[&str] = &[
     "4head",
     "elegiggle",
     "trihard",
-    "kappa",
     "omegaroll",
     "pffft",
     "pfft",
@@ -137,6 +136,7 @@ const HYPE_WORDS: &[&str] = &[
     "牛逼",
     "卧槽",
     "我靠",
+    "66",
     "666",
     "6666",
     "厉害",
@@ -162,7 +162,9 @@ const CLIP_WORDS: &[&str] = &["clip", "klip", "클립", "切片", "剪辑", "ク
 #[inline]
 fn run_signal(c: char, run: u32) -> (bool, bool) {
     match (c, run) {
-        ('ㅋ' | 'ㅎ' | '哈' | '呵' | 'ｗ', 2) | ('w' | '5' | '3', 3) => (true, false),
+        // `555` is laughter in Thai but crying in Chinese: a channel's own reaction tokens
+        // (learned, see `model::Lexicon`) decide what a run of digits means there.
+        ('ㅋ' | 'ㅎ' | '哈' | '呵' | 'ｗ', 2) | ('w', 3) => (true, false),
         ('笑' | '草' | '😂' | '🤣', 1) => (true, false),
         ('ㄷ', 2) => (false, true),
         _ => (false, false),
@@ -334,6 +336,63 @@ fn is_clip_word(w: &str) -> bool {
     }
 }
 
+/// Longest reaction token kept (chars); longer tokens are cut.
+const MAX_TOKEN_CHARS: usize = 24;
+/// Tokens per message looked at for reactions (reactions are short).
+const MAX_TOKENS_PER_MESSAGE: usize = 6;
+
+/// The message's reaction tokens, language-neutral: each whitespace token lower-cased, stripped
+/// of surrounding punctuation (a token of only `?` or `!` is kept), runs squeezed to two (`ㅋㅋㅋㅋ` → `ㅋㅋ`,
+/// `LULLLL` → `lull`, `666666` → `66`, `???` → `??`); and a run of two or more equal
+/// characters (not a Latin letter) inside a longer token on its own (`아ㅋㅋㅋ` gives `아ㅋㅋ` and `ㅋㅋ`). What these
+/// tokens mean is learned per channel ([`crate::model::Lexicon`]), not listed here.
+pub fn reaction_tokens(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
+    for token in text.split_whitespace().take(MAX_TOKENS_PER_MESSAGE) {
+        // Punctuation around a word goes; a token of punctuation only (`???`, `!!`) stays.
+        let word = token.trim_matches(|c: char| c.is_ascii_punctuation());
+        let trimmed = if word.is_empty() { token } else { word };
+        buf.clear();
+        let mut last = '\0';
+        let mut run = 0usize;
+        let mut n = 0usize;
+        let mut inner_run: Option<char> = None;
+        for c in trimmed.chars() {
+            let lc = if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            };
+            if lc == last {
+                run += 1;
+                if run == 2 && !lc.is_ascii_alphabetic() {
+                    inner_run.get_or_insert(lc);
+                }
+                if run > 2 {
+                    continue;
+                }
+            } else {
+                last = lc;
+                run = 1;
+            }
+            if n < MAX_TOKEN_CHARS {
+                buf.push(lc);
+                n += 1;
+            }
+        }
+        f(buf);
+        if let Some(c) = inner_run {
+            let mut pair = [0u8; 8];
+            let len = c.encode_utf8(&mut pair[..4]).len();
+            pair.copy_within(0..len, len);
+            if let Ok(p) = std::str::from_utf8(&pair[..2 * len]) {
+                if p != buf.as_str() {
+                    f(p);
+                }
+            }
+        }
+    }
+}
+
 /// Reusable buffers for [`analyse`], so the hot path does not allocate.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -361,7 +420,6 @@ mod tests {
             "hahahaha",
             "jajaja",
             "kkkkkk",
-            "5555",
             "笑",
             "草",
             "😂",
@@ -393,6 +451,31 @@ mod tests {
         assert!(a("CLIP IT").clip);
         assert!(a("클립 각").clip);
         assert!(a("nice!!").exclaim);
+    }
+
+    #[test]
+    fn word_list_defects() {
+        assert!(
+            !a("5555").laugh,
+            "555 is crying in Chinese: learned per channel"
+        );
+        assert!(a("666666").hype, "squeezed 66");
+        assert!(!a("Kappa").laugh, "Kappa is irony, not laughter");
+    }
+
+    #[test]
+    fn reaction_tokens_are_squeezed_and_split() {
+        let mut out = Vec::new();
+        let mut buf = String::new();
+        reaction_tokens(
+            "ㅋㅋㅋㅋㅋ LULLLL 666666 ???? 아ㅋㅋㅋ, Pog!",
+            &mut buf,
+            |t| out.push(t.to_owned()),
+        );
+        assert_eq!(
+            out,
+            ["ㅋㅋ", "lull", "66", "??", "아ㅋㅋ", "ㅋㅋ", "pog"].map(String::from)
+        );
     }
 
     #[test]

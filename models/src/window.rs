@@ -95,6 +95,31 @@ pub struct WindowFeatures {
     pub raid_viewers: u32,
     /// Viewer count when known (live, from Helix).
     pub viewers: Option<u32>,
+    /// Distinct chatters over the last 20 s.
+    #[serde(default)]
+    pub chatters_20s: u32,
+    /// The window's most used reaction tokens ([`text::reaction_tokens`]) by distinct
+    /// chatters (at least two), most first, at most [`TOP_TOKENS`].
+    #[serde(default)]
+    pub top_tokens: Vec<TokenCount>,
+}
+
+/// A reaction token and how many distinct chatters used it in a window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCount {
+    pub token: String,
+    pub chatters: u32,
+}
+
+/// Reaction tokens a window reports.
+pub const TOP_TOKENS: usize = 5;
+
+/// Per-window tally of one reaction token.
+#[derive(Debug, Clone)]
+struct TokenTally {
+    chatters: u32,
+    last_user: u64,
+    text: Option<Box<str>>,
 }
 
 impl WindowFeatures {
@@ -132,6 +157,7 @@ struct Bucket {
     cased: u64,
     chars: u64,
     phrases: FxHashMap<u64, (u32, Option<Box<str>>)>,
+    tokens: FxHashMap<u64, TokenTally>,
     sentiment_sum: f64,
     sentiment_n: u32,
     bits: u32,
@@ -144,13 +170,16 @@ impl Bucket {
         let mut users = std::mem::take(&mut self.users);
         let mut hits = std::mem::take(&mut self.emote_hits);
         let mut phrases = std::mem::take(&mut self.phrases);
+        let mut tokens = std::mem::take(&mut self.tokens);
         users.clear();
         hits.clear();
         phrases.clear();
+        tokens.clear();
         *self = Bucket {
             users,
             emote_hits: hits,
             phrases,
+            tokens,
             ..Bucket::default()
         };
     }
@@ -176,6 +205,7 @@ pub struct WindowAggregator {
     past: VecDeque<Past>,
     viewers: Option<u32>,
     scratch: Scratch,
+    token_buf: String,
     union: Vec<u64>,
     late: u64,
 }
@@ -206,6 +236,7 @@ impl WindowAggregator {
             past: VecDeque::with_capacity(CONTEXT_BUCKETS + 1),
             viewers: None,
             scratch: Scratch::default(),
+            token_buf: String::new(),
             union: Vec::new(),
             late: 0,
         }
@@ -329,6 +360,21 @@ impl WindowAggregator {
                 }
             }
         }
+        let tokens = &mut b.tokens;
+        text::reaction_tokens(&msg.text, &mut self.token_buf, |tok| {
+            let e = tokens.entry(hash_str(tok)).or_insert(TokenTally {
+                chatters: 0,
+                last_user: !user,
+                text: None,
+            });
+            if e.last_user != user {
+                e.last_user = user;
+                e.chatters += 1;
+                if e.chatters == 2 {
+                    e.text = Some(tok.into());
+                }
+            }
+        });
         b.msgs_with_emote += u32::from(any);
         b.laugh += u32::from(laugh);
         b.hype += u32::from(hype);
@@ -437,11 +483,47 @@ impl WindowAggregator {
         let span20 = hop_s * k20.min(self.past.len()) as f64;
         let span60 = hop_s * k60.min(self.past.len()) as f64;
         self.union.clear();
-        for p in self.past.iter().rev().take(k60) {
+        for p in self.past.iter().rev().take(k20) {
             self.union.extend_from_slice(&p.users);
         }
         self.union.sort_unstable();
         self.union.dedup();
+        let chatters_20s = self.union.len() as u32;
+        for p in self
+            .past
+            .iter()
+            .rev()
+            .skip(k20)
+            .take(k60.saturating_sub(k20))
+        {
+            self.union.extend_from_slice(&p.users);
+        }
+        self.union.sort_unstable();
+        self.union.dedup();
+
+        let mut top_tokens: Vec<TokenCount> = Vec::new();
+        for t in self.bucket.tokens.values() {
+            let Some(text) = &t.text else { continue };
+            if top_tokens.len() == TOP_TOKENS
+                && top_tokens.last().is_some_and(|l| l.chatters >= t.chatters)
+            {
+                continue;
+            }
+            let at = top_tokens
+                .iter()
+                .position(|x| {
+                    x.chatters < t.chatters || (x.chatters == t.chatters && *x.token > **text)
+                })
+                .unwrap_or(top_tokens.len());
+            top_tokens.insert(
+                at,
+                TokenCount {
+                    token: text.to_string(),
+                    chatters: t.chatters,
+                },
+            );
+            top_tokens.truncate(TOP_TOKENS);
+        }
 
         let b = &self.bucket;
         let w = WindowFeatures {
@@ -484,6 +566,8 @@ impl WindowAggregator {
             subs: b.subs,
             raid_viewers: b.raid_viewers,
             viewers: self.viewers,
+            chatters_20s,
+            top_tokens,
         };
         self.bucket.clear();
         self.bucket.users = users_now;
