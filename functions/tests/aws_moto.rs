@@ -217,11 +217,7 @@ async fn sqs_failed_records_come_back_then_dead_letter() {
     for _ in 0..6 {
         esm::poll_once(&aws.sqs, &url, 0, 0, |e| {
             deliveries += e.records.len();
-            let ids: Vec<String> = e
-                .records
-                .iter()
-                .map(|r| r.message_id.clone())
-                .collect();
+            let ids: Vec<String> = e.records.iter().map(|r| r.message_id.clone()).collect();
             async move { BatchOutcome::failing(ids) }
         })
         .await

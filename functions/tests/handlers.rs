@@ -70,11 +70,8 @@ async fn score_fixture_forces_a_clip_and_fails_poison_records() {
             "7b0d3f2a-1111-4a8e-9c1e-000000000003".to_string()
         ]
     );
-    let json = serde_json::to_value(&resp).unwrap();
-    assert_eq!(
-        json["batchItemFailures"][0]["itemIdentifier"],
-        "7b0d3f2a-1111-4a8e-9c1e-000000000002"
-    );
+    // (The response JSON Lambda gets, `batchItemFailures`, is checked where it is made:
+    // `handlers::lambda_events`, feature `lambda`.)
     assert_eq!(stats.windows, 3);
     assert_eq!(
         stats.skipped_offline, 1,

@@ -52,8 +52,8 @@ async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
     let aws = aws_setup::connect(&ep).await;
     let bucket = aws_setup::unique("relay-e2e");
     aws_setup::bucket(&aws, &bucket).await;
-    let (wurl, warn) = aws_setup::queue(&aws, &aws_setup::unique("relay-windows"), Some(3)).await;
-    let (curl, carn) = aws_setup::queue(&aws, &aws_setup::unique("relay-clips"), Some(5)).await;
+    let (wurl, _) = aws_setup::queue(&aws, &aws_setup::unique("relay-windows"), Some(3)).await;
+    let (curl, _) = aws_setup::queue(&aws, &aws_setup::unique("relay-clips"), Some(5)).await;
     let (clips_t, state_t, chan_t) = (
         aws_setup::unique("relay-clips"),
         aws_setup::unique("relay-state"),
@@ -151,7 +151,7 @@ async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
     );
     let mut scored = 0;
     loop {
-        let (n, failed) = esm::poll_once(&aws.sqs, &wurl, &warn, 0, 10, |event| {
+        let (n, failed) = esm::poll_once(&aws.sqs, &wurl, 0, 10, |event| {
             let score = &score;
             async move { score.handle(&event, now_ms()).await }
         })
@@ -219,7 +219,7 @@ async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
     let began = Instant::now();
     let mut duplicated = false;
     loop {
-        let (n, _) = esm::poll_once(&aws.sqs, &curl, &carn, 1, 5, |event| {
+        let (n, _) = esm::poll_once(&aws.sqs, &curl, 1, 5, |event| {
             let dup: Vec<String> = if duplicated {
                 Vec::new()
             } else {

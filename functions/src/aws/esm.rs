@@ -1,5 +1,5 @@
 //! A queue poller that does what Lambda's SQS event source mapping does: receive up to 10
-//! messages, hand them to a handler as the [`SqsEvent`] Lambda would send, delete the records
+//! messages, hand them to a handler as the [`QueueBatch`] Lambda's SQS event carries, delete the records
 //! the handler did not report failed, and leave the failed ones to reappear after their
 //! visibility timeout. Used by the end-to-end tests and for running the functions against real
 //! queues without Lambda.
@@ -9,23 +9,22 @@ use std::future::Future;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 
 use super::sdk_error;
-use crate::error::{FunctionsError, Result};
+use crate::error::Result;
 use crate::handlers::metrics::{self, COUNTS};
-use crate::handlers::{SqsBatchResponse, SqsEvent};
+use crate::handlers::{parse_receive_count, BatchOutcome, QueueBatch, QueueRecord};
 
 /// Receive one batch (long-polling up to `wait_s`) and, if it has messages, run `handler` on
 /// it. Returns the number of records handed over and the number reported failed.
 pub async fn poll_once<F, Fut>(
     client: &aws_sdk_sqs::Client,
     queue_url: &str,
-    queue_arn: &str,
     wait_s: i32,
     visibility_s: i32,
     handler: F,
 ) -> Result<(usize, usize)>
 where
-    F: FnOnce(SqsEvent) -> Fut,
-    Fut: Future<Output = SqsBatchResponse>,
+    F: FnOnce(QueueBatch) -> Fut,
+    Fut: Future<Output = BatchOutcome>,
 {
     metrics::add(&COUNTS.sqs_requests, 1);
     let out = client
@@ -42,42 +41,23 @@ where
     if msgs.is_empty() {
         return Ok((0, 0));
     }
-    let records: Vec<serde_json::Value> = msgs
-        .iter()
-        .map(|m| {
-            let attrs: serde_json::Map<String, serde_json::Value> = m
-                .attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| (k.as_str().to_owned(), serde_json::Value::from(v.as_str())))
-                        .collect()
-                })
-                .unwrap_or_default();
-            serde_json::json!({
-                "messageId": m.message_id(),
-                "receiptHandle": m.receipt_handle(),
-                "body": m.body(),
-                "attributes": attrs,
-                "messageAttributes": {},
-                "md5OfBody": m.md5_of_body(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
+    let event = QueueBatch {
+        records: msgs
+            .iter()
+            .map(|m| QueueRecord {
+                message_id: m.message_id().unwrap_or_default().to_owned(),
+                body: m.body().map(str::to_owned),
+                receive_count: parse_receive_count(
+                    m.attributes()
+                        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                        .map(String::as_str),
+                ),
             })
-        })
-        .collect();
-    let event: SqsEvent = serde_json::from_value(serde_json::json!({ "Records": records }))
-        .map_err(|source| FunctionsError::Decode {
-            what: "SQS event",
-            source,
-        })?;
+            .collect(),
+    };
     let n = event.records.len();
     let response = handler(event).await;
-    let failed: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
+    let failed: Vec<&str> = response.failed.iter().map(String::as_str).collect();
     let entries: Vec<DeleteMessageBatchRequestEntry> = msgs
         .iter()
         .enumerate()

@@ -14,7 +14,7 @@ use clipper_functions::aws::{
     SecretsManagerTokenStore, SqsClipScheduler,
 };
 use clipper_functions::handlers::clip::{ClipHandler, ClipHandlerConfig};
-use clipper_functions::handlers::now_ms;
+use clipper_functions::handlers::{now_ms, QueueBatch};
 use clipper_functions::twitch::{HelixClient, HelixConfig, Secret, TwitchCredentials};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
@@ -70,7 +70,9 @@ async fn main() -> Result<(), Error> {
         let handler = Arc::clone(&handler);
         async move {
             let id = event.context.request_id.clone();
-            Ok::<SqsBatchResponse, Error>(handler.handle(&event.payload, now_ms(), &id).await)
+            let batch = QueueBatch::from(event.payload);
+            let outcome = handler.handle(&batch, now_ms(), &id).await;
+            Ok::<SqsBatchResponse, Error>(outcome.into())
         }
     }))
     .await

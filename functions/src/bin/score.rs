@@ -11,8 +11,8 @@ use clipper_functions::aws::{
     required_env, AwsConfig, DynamoChannelStore, DynamoClaims, S3ModelStore, S3WindowArchive,
     SqsClipScheduler,
 };
-use clipper_functions::handlers::now_ms;
 use clipper_functions::handlers::score::{ScoreConfig, ScoreHandler};
+use clipper_functions::handlers::{now_ms, QueueBatch};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -45,7 +45,11 @@ async fn main() -> Result<(), Error> {
     .await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let handler = Arc::clone(&handler);
-        async move { Ok::<SqsBatchResponse, Error>(handler.handle(&event.payload, now_ms()).await) }
+        async move {
+            let batch = QueueBatch::from(event.payload);
+            let outcome = handler.handle(&batch, now_ms()).await;
+            Ok::<SqsBatchResponse, Error>(outcome.into())
+        }
     }))
     .await
 }

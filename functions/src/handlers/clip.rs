@@ -19,9 +19,7 @@
 use clipper_models::{ClipPhase, ClipRequest, Millis};
 
 use super::metrics::{self, COUNTS};
-use super::{
-    batch_response, decode_clip_request, message_id, receive_count, SqsBatchResponse, SqsEvent,
-};
+use super::{decode_message, BatchOutcome, QueueBatch};
 use crate::clip_flow::{self, ClipFlowConfig, Step};
 use crate::error::{FunctionsError, Result};
 use crate::record::ClipStatus;
@@ -103,28 +101,28 @@ where
         &self.clips
     }
 
-    /// Handle one SQS batch at time `now_ms`; an id for this invocation (the Lambda request
+    /// Handle one queue batch at time `now_ms`; an id for this invocation (the Lambda request
     /// id) marks its Create claims.
     pub async fn handle(
         &self,
-        event: &SqsEvent,
+        event: &QueueBatch,
         now_ms: Millis,
         invocation: &str,
-    ) -> SqsBatchResponse {
+    ) -> BatchOutcome {
         metrics::add(&COUNTS.clip_invocations, 1);
         let mut failed = Vec::new();
         let (mut stepped, mut skipped, mut busy) = (0u64, 0u64, 0u64);
         for rec in &event.records {
-            let id = message_id(rec);
+            let id = rec.message_id.clone();
             let req = match rec
                 .body
                 .as_deref()
                 .ok_or_else(|| FunctionsError::Config("SQS record without a body".into()))
-                .and_then(decode_clip_request)
+                .and_then(decode_message::<ClipRequest>)
             {
                 Ok(r) => r,
                 Err(e) => {
-                    tracing::warn!(message_id = %id, receive_count = receive_count(rec), error = %e,
+                    tracing::warn!(message_id = %id, receive_count = rec.receive_count, error = %e,
                         "undecodable clip request; failing it (dead-letter queue after maxReceiveCount)");
                     failed.push(id);
                     continue;
@@ -144,8 +142,8 @@ where
                 }
             }
         }
-        let response = batch_response(failed);
-        let n_failed = response.batch_item_failures.len() as u64;
+        let response = BatchOutcome::failing(failed);
+        let n_failed = response.failed.len() as u64;
         metrics::add(&COUNTS.records_failed, n_failed);
         tracing::info!(
             records = event.records.len(),

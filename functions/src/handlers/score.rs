@@ -18,13 +18,11 @@ use std::time::Duration;
 
 use clipper_models::{
     ChannelScorer, ClipDecision, ClipRequest, DecisionConfig, DetectorConfig, Millis, TriggerKind,
-    WindowEnvelope, WindowFeatures,
+    WindowBatch, WindowEnvelope, WindowFeatures,
 };
 
 use super::metrics::{self, COUNTS};
-use super::{
-    batch_response, decode_window_batch, message_id, receive_count, SqsBatchResponse, SqsEvent,
-};
+use super::{decode_message, BatchOutcome, QueueBatch};
 use crate::error::{FunctionsError, Result};
 use crate::roles::{
     ChannelConfig, ChannelStore, ClipScheduler, ModelFetch, ModelStore, MomentClaims, WindowArchive,
@@ -123,17 +121,17 @@ where
         &self.archive
     }
 
-    /// Handle one SQS batch at time `now_ms`.
-    pub async fn handle(&self, event: &SqsEvent, now_ms: Millis) -> SqsBatchResponse {
+    /// Handle one queue batch at time `now_ms`.
+    pub async fn handle(&self, event: &QueueBatch, now_ms: Millis) -> BatchOutcome {
         self.handle_with_stats(event, now_ms).await.0
     }
 
     /// [`handle`](Self::handle), also returning what it did.
     pub async fn handle_with_stats(
         &self,
-        event: &SqsEvent,
+        event: &QueueBatch,
         now_ms: Millis,
-    ) -> (SqsBatchResponse, ScoreStats) {
+    ) -> (BatchOutcome, ScoreStats) {
         metrics::add(&COUNTS.score_invocations, 1);
         let mut stats = ScoreStats {
             records: event.records.len() as u64,
@@ -146,7 +144,7 @@ where
                 .body
                 .as_deref()
                 .ok_or_else(|| FunctionsError::Config("SQS record without a body".into()))
-                .and_then(decode_window_batch);
+                .and_then(decode_message::<WindowBatch>);
             match decoded {
                 Ok(batch) => {
                     metrics::add(&COUNTS.window_batches, 1);
@@ -158,9 +156,9 @@ where
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(message_id = %message_id(rec), receive_count = receive_count(rec),
+                    tracing::warn!(message_id = %rec.message_id, receive_count = rec.receive_count,
                         error = %e, "undecodable window batch; failing it (dead-letter queue after maxReceiveCount)");
-                    failed.push(message_id(rec));
+                    failed.push(rec.message_id.clone());
                 }
             }
         }
@@ -176,13 +174,17 @@ where
                 tracing::error!(channel, error = %e, retryable = e.is_retryable(),
                     "scoring failed; its records will be redelivered");
                 state.scorers.remove(&channel);
-                failed.extend(items.iter().map(|(i, _)| message_id(&event.records[*i])));
+                failed.extend(
+                    items
+                        .iter()
+                        .map(|(i, _)| event.records[*i].message_id.clone()),
+                );
             }
         }
         drop(state);
 
-        let response = batch_response(failed);
-        stats.failed_records = response.batch_item_failures.len() as u64;
+        let response = BatchOutcome::failing(failed);
+        stats.failed_records = response.failed.len() as u64;
         metrics::add(&COUNTS.records_failed, stats.failed_records);
         tracing::info!(
             records = stats.records,
@@ -317,7 +319,7 @@ where
             cached.last_end_ms = end;
             let mut decisions: Vec<ClipDecision> = Vec::new();
             if let Some(by) = &env.forced_by {
-                decisions.extend(cached.scorer.force(end, by));
+                decisions.extend(cached.scorer.force_at(end, by));
             }
             let scored = cached.scorer.on_window(env.features.clone());
             stats.windows += 1;
