@@ -1,5 +1,5 @@
-//! Timeline chart of one evaluated stream (SVG): message rate, combined score, detections and
-//! labels.
+//! Timeline chart of one evaluated stream (SVG): message rate, combined score, detections (with
+//! the span each clip would hold), the reference z-score rule's firings and labels.
 
 use crate::error::{RelayError, Result};
 use crate::eval::{Labels, Stream};
@@ -52,7 +52,7 @@ fn draw(
 
     let mut score = ChartBuilder::on(&bottom)
         .caption(
-            "combined score · red: clips · green: labels · grey: z-score baseline",
+            "combined score · red: clips (band: the span each holds) · green: labels · grey: z-score rule (20 s, z≥2)",
             ("sans-serif", 16),
         )
         .margin(8)
@@ -86,7 +86,7 @@ fn draw(
             }
         }
     }
-    for d in &s.baseline {
+    for d in s.reference_rule() {
         score.draw_series(std::iter::once(Circle::new(
             (d.t / 60.0, h * 0.03),
             3,
@@ -94,6 +94,10 @@ fn draw(
         )))?;
     }
     for d in &s.ours {
+        score.draw_series(std::iter::once(Rectangle::new(
+            [(d.span.0 / 60.0, h * 0.06), (d.span.1 / 60.0, h * 0.1)],
+            RED.mix(0.3).filled(),
+        )))?;
         score.draw_series(LineSeries::new(vline(d.t, d.score), RED.stroke_width(2)))?;
         score.draw_series(std::iter::once(Circle::new(
             (d.t / 60.0, d.score),

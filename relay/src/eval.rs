@@ -1,17 +1,29 @@
 //! Evaluation: replay chat files against human labels and print the scores defined in the data's
-//! README, beside a message-count z-score baseline computed in the same run.
+//! README, beside the whole family of simple message-count z-score rules computed in the same
+//! run (the best of them per measure, with its configuration).
 //!
 //! Two label forms: `vod_id,offset_s` (a hot clip starts there; measured as recall under a clip
 //! budget) and `vod_id,start_s,end_s` (highlight intervals; precision, recall, F1, and precision
 //! at a budget beside chance). A stream's id is its file name without extension.
+//!
+//! Besides where a detection fires, the span of the stream its clip would hold is scored:
+//! whether a hot clip's start lies inside a kept clip (`contain@4/h`), and whether a kept clip
+//! overlaps a highlight interval (`overlap@4/h`).
+//!
+//! A third input, chat spikes labelled by reaction (`--spikes`, chatinterpreter JSONL), is
+//! scored by ROC AUC: does a spike's score rank the clip-worthy spikes first?
 
 use crate::error::{RelayError, Result};
 use crate::input::ChatReader;
-use crate::replay::{self, ReplayClip, ReplayOptions, ReplaySink};
+use crate::replay::{self, thin_keeps, ReplayClip, ReplayOptions, ReplaySink};
+use clipper_models::decision::{Ablation, CAPTURE_LAG_MS};
 use clipper_models::pipeline::ScoredWindow;
-use clipper_models::ClipDecision;
-use serde::Serialize;
-use std::collections::HashMap;
+use clipper_models::{
+    ChannelDetector, ChatMessage, ClipDecision, DetectorConfig, Output, Training,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Human labels of some streams.
@@ -86,11 +98,13 @@ pub fn load_labels(path: &Path) -> Result<Labels> {
     })
 }
 
-/// One detection: chat time (s) and its score.
+/// One detection: chat time (s), its score, and the span of the stream its clip would hold
+/// (start, end; same clock as `t`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Detection {
     pub t: f64,
     pub score: f64,
+    pub span: (f64, f64),
 }
 
 /// What the evaluation keeps of one stream.
@@ -100,25 +114,113 @@ pub struct Stream {
     pub path: PathBuf,
     pub seconds: f64,
     pub ours: Vec<Detection>,
-    pub baseline: Vec<Detection>,
+    /// Detections of each rule of [`RULES`], in that order.
+    pub rules: Vec<Vec<Detection>>,
     /// (window end s, msgs/s, combined score) for charts.
     pub windows: Vec<(f64, f64, f64)>,
 }
 
-/// The README's reference rule: messages in the last 20 s against the 20 s counts of the
-/// trailing 300 s before them, z ≥ 2, 30 s cooldown. Scored by z.
-#[allow(clippy::needless_range_loop)] // t indexes four arrays at once
-pub fn zscore_baseline(per_second: &[u32]) -> Vec<Detection> {
-    const W: usize = 20;
-    const TRAIL: usize = 300;
+impl Stream {
+    /// Detections of the README's reference rule (20 s, z ≥ 2); empty before the rules ran.
+    pub fn reference_rule(&self) -> &[Detection] {
+        self.rules.get(REFERENCE_RULE).map_or(&[], Vec::as_slice)
+    }
+}
+
+// --- The simple rules --------------------------------------------------------------------------
+
+/// A simple message-count rule: messages in the last `window_s` seconds against the
+/// `window_s`-second counts of the trailing [`RULE_TRAIL_S`] seconds before them, firing at
+/// z ≥ `z` with a [`RULE_COOLDOWN_S`] cooldown, scored by z.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rule {
+    pub window_s: usize,
+    pub z: f64,
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} s, z≥{}", self.window_s, self.z)
+    }
+}
+
+/// The family the detector is compared with: W ∈ {5, 10, 20} s × Z ∈ {2, 3, 4}.
+pub const RULES: [Rule; 9] = [
+    Rule {
+        window_s: 5,
+        z: 2.0,
+    },
+    Rule {
+        window_s: 5,
+        z: 3.0,
+    },
+    Rule {
+        window_s: 5,
+        z: 4.0,
+    },
+    Rule {
+        window_s: 10,
+        z: 2.0,
+    },
+    Rule {
+        window_s: 10,
+        z: 3.0,
+    },
+    Rule {
+        window_s: 10,
+        z: 4.0,
+    },
+    Rule {
+        window_s: 20,
+        z: 2.0,
+    },
+    Rule {
+        window_s: 20,
+        z: 3.0,
+    },
+    Rule {
+        window_s: 20,
+        z: 4.0,
+    },
+];
+
+/// Index in [`RULES`] of the data README's reference rule (20 s, z ≥ 2).
+pub const REFERENCE_RULE: usize = 6;
+/// History a rule compares its window with (s).
+pub const RULE_TRAIL_S: usize = 300;
+/// No second firing of a rule within this long (s).
+pub const RULE_COOLDOWN_S: usize = 30;
+/// The clip a rule firing at `t` would make, with the detector's geometry today: Create Clip
+/// 7 s after `t`, the clip ends [`CAPTURE_LAG_MS`] after the call and lasts 30 s, so it holds
+/// `[t + RULE_SPAN.0, t + RULE_SPAN.1]` = `[t − 18, t + 12]`.
+pub const RULE_SPAN: (f64, f64) = (
+    (7_000 + CAPTURE_LAG_MS - 30_000) as f64 / 1000.0,
+    (7_000 + CAPTURE_LAG_MS) as f64 / 1000.0,
+);
+
+fn rule_detection(t: usize, z: f64) -> Detection {
+    let t = t as f64;
+    Detection {
+        t,
+        score: z,
+        span: (t + RULE_SPAN.0, t + RULE_SPAN.1),
+    }
+}
+
+/// One simple rule on per-second message counts: x[t] = messages in seconds (t − W, t], against
+/// the mean and standard deviation (at least 1) of x over the [`RULE_TRAIL_S`] values before
+/// t − W; fires at z ≥ `z_min` unless within [`RULE_COOLDOWN_S`] of its last firing.
+#[allow(clippy::needless_range_loop)] // t indexes several arrays at once
+pub fn zscore_rule(per_second: &[u32], window_s: usize, z_min: f64) -> Vec<Detection> {
+    let w = window_s.max(1);
     let n = per_second.len();
     let mut prefix = vec![0u64; n + 1];
     for (i, c) in per_second.iter().enumerate() {
         prefix[i + 1] = prefix[i] + u64::from(*c);
     }
-    // x[t] = messages in (t-20, t]
+    // x[t] = messages in (t-W, t]
     let x: Vec<f64> = (0..n)
-        .map(|t| (prefix[t + 1] - prefix[(t + 1).saturating_sub(W)]) as f64)
+        .map(|t| (prefix[t + 1] - prefix[(t + 1).saturating_sub(w)]) as f64)
         .collect();
     let mut px = vec![0f64; n + 1];
     let mut pxx = vec![0f64; n + 1];
@@ -128,32 +230,47 @@ pub fn zscore_baseline(per_second: &[u32]) -> Vec<Detection> {
     }
     let mut out: Vec<Detection> = Vec::new();
     let mut cooldown_until = 0usize;
-    for t in (W + TRAIL)..n {
-        let (a, b) = (t - W - TRAIL, t - W);
+    for t in (w + RULE_TRAIL_S)..n {
+        let (a, b) = (t - w - RULE_TRAIL_S, t - w);
         let m = (b - a) as f64;
         let mean = (px[b] - px[a]) / m;
         let var = ((pxx[b] - pxx[a]) / m - mean * mean).max(0.0);
         let sd = var.sqrt().max(1.0);
         let z = (x[t] - mean) / sd;
-        if z >= 2.0 && t >= cooldown_until {
-            out.push(Detection {
-                t: t as f64,
-                score: z,
-            });
-            cooldown_until = t + 30;
+        if z >= z_min && t >= cooldown_until {
+            out.push(rule_detection(t, z));
+            cooldown_until = t + RULE_COOLDOWN_S;
         }
     }
     out
 }
 
-/// Per-second message counts of a file (for the baseline), on the file's own clock.
-fn per_second_counts(path: &Path, channel: &str) -> Result<Vec<u32>> {
+/// The README's reference rule: 20 s window, z ≥ 2.
+pub fn zscore_baseline(per_second: &[u32]) -> Vec<Detection> {
+    let r = RULES[REFERENCE_RULE];
+    zscore_rule(per_second, r.window_s, r.z)
+}
+
+/// Every rule of [`RULES`] on one stream's per-second counts, in that order.
+pub fn all_rules(per_second: &[u32]) -> Vec<Vec<Detection>> {
+    RULES
+        .iter()
+        .map(|r| zscore_rule(per_second, r.window_s, r.z))
+        .collect()
+}
+
+/// Per-second message counts of a file (for the rules), on the file's own clock, counting only
+/// the chatters that thinning to 1 in `thin` keeps.
+fn per_second_counts(path: &Path, channel: &str, thin: Option<u32>) -> Result<Vec<u32>> {
     let mut reader = ChatReader::open(path, channel)?;
     let mut counts: Vec<u32> = Vec::new();
     let mut origin: Option<i64> = None;
     let tsv = reader.format() == crate::input::ChatFormat::Tsv;
     for m in reader.by_ref() {
         let o = *origin.get_or_insert(if tsv { 0 } else { m.time_ms });
+        if thin.is_some_and(|n| !thin_keeps(m.user_key(), n)) {
+            continue;
+        }
         let s = ((m.time_ms - o).max(0) / 1000) as usize;
         if s >= counts.len() {
             counts.resize(s + 1, 0);
@@ -166,6 +283,8 @@ fn per_second_counts(path: &Path, channel: &str) -> Result<Vec<u32>> {
     Ok(counts)
 }
 
+// --- Scores ------------------------------------------------------------------------------------
+
 fn top_k(dets: &[Detection], k: usize) -> Vec<Detection> {
     let mut v = dets.to_vec();
     v.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -177,8 +296,31 @@ fn budget_k(budget: f64, seconds: f64) -> usize {
     ((budget * seconds / 3600.0).floor() as usize).max(1)
 }
 
-/// Recall of point labels at a clip budget, as the data README defines it.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+fn inside(o: f64, span: (f64, f64)) -> bool {
+    span.0 <= o && o <= span.1
+}
+
+/// Whether a clip span overlaps the interval `[s, e]` by at least min(10 s, e − s).
+pub fn overlaps_enough(span: (f64, f64), (s, e): (f64, f64)) -> bool {
+    let ov = span.1.min(e) - span.0.max(s);
+    ov >= 0.0 && ov >= (e - s).clamp(0.0, 10.0)
+}
+
+/// One headline measure of a score set (higher is better).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measure {
+    /// JSON field name.
+    pub key: &'static str,
+    /// Column name in the text report.
+    pub name: &'static str,
+    pub value: f64,
+    /// Numerator and denominator, when a small count makes the share worth seeing.
+    pub of: Option<(usize, usize)>,
+}
+
+/// Recall of point labels at a clip budget, as the data README defines it, and where the kept
+/// clips' spans fall.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct PointScores {
     pub recall_at_2: f64,
     pub recall_at_4: f64,
@@ -186,46 +328,97 @@ pub struct PointScores {
     pub caught_at_4: usize,
     pub labels: usize,
     pub clips_per_hour: f64,
+    /// Share of all labels whose offset lies inside the span of a clip kept at 4/h.
+    pub contain_at_4: f64,
+    pub contained_at_4: usize,
+    /// Among the labels caught at 4/h, the share whose offset lies inside a kept clip's span.
+    pub contained_of_caught_at_4: f64,
+    pub caught_contained_at_4: usize,
 }
 
-pub fn score_points(
+impl PointScores {
+    pub fn measures(&self) -> Vec<Measure> {
+        let m = |key, name, value, of| Measure {
+            key,
+            name,
+            value,
+            of,
+        };
+        vec![
+            m("recall_at_2", "R@2/h", self.recall_at_2, None),
+            m(
+                "recall_at_4",
+                "R@4/h",
+                self.recall_at_4,
+                Some((self.caught_at_4, self.labels)),
+            ),
+            m("recall_at_8", "R@8/h", self.recall_at_8, None),
+            m(
+                "contain_at_4",
+                "contain@4/h",
+                self.contain_at_4,
+                Some((self.contained_at_4, self.labels)),
+            ),
+            m(
+                "contained_of_caught_at_4",
+                "contained/caught@4/h",
+                self.contained_of_caught_at_4,
+                Some((self.caught_contained_at_4, self.caught_at_4)),
+            ),
+        ]
+    }
+}
+
+pub fn score_points<F>(
     streams: &[Stream],
     labels: &HashMap<String, Vec<f64>>,
-    pick: fn(&Stream) -> &[Detection],
-) -> PointScores {
+    pick: F,
+) -> PointScores
+where
+    F: Fn(&Stream) -> &[Detection],
+{
     let hours: f64 = streams.iter().map(|s| s.seconds).sum::<f64>() / 3600.0;
     let total: usize = streams
         .iter()
         .map(|s| labels.get(&s.id).map_or(0, Vec::len))
         .sum();
-    let caught = |budget: f64| -> usize {
-        streams
-            .iter()
-            .map(|s| {
-                let kept = top_k(pick(s), budget_k(budget, s.seconds));
-                labels.get(&s.id).map_or(0, |ls| {
-                    ls.iter()
-                        .filter(|o| kept.iter().any(|d| d.t >= *o - 10.0 && d.t <= *o + 60.0))
-                        .count()
-                })
-            })
-            .sum()
+    let is_caught =
+        |o: f64, kept: &[Detection]| kept.iter().any(|d| d.t >= o - 10.0 && d.t <= o + 60.0);
+    let is_contained = |o: f64, kept: &[Detection]| kept.iter().any(|d| inside(o, d.span));
+    // (caught, contained, caught and contained) at a budget
+    let count = |budget: f64| -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for s in streams {
+            let kept = top_k(pick(s), budget_k(budget, s.seconds));
+            for &o in labels.get(&s.id).into_iter().flatten() {
+                let (hit, within) = (is_caught(o, &kept), is_contained(o, &kept));
+                c.0 += usize::from(hit);
+                c.1 += usize::from(within);
+                c.2 += usize::from(hit && within);
+            }
+        }
+        c
     };
     let r = |c: usize| c as f64 / total.max(1) as f64;
-    let c4 = caught(4.0);
+    let (c4, in4, both4) = count(4.0);
     PointScores {
-        recall_at_2: r(caught(2.0)),
+        recall_at_2: r(count(2.0).0),
         recall_at_4: r(c4),
-        recall_at_8: r(caught(8.0)),
+        recall_at_8: r(count(8.0).0),
         caught_at_4: c4,
         labels: total,
         clips_per_hour: streams.iter().map(|s| pick(s).len()).sum::<usize>() as f64
             / hours.max(1e-9),
+        contain_at_4: r(in4),
+        contained_at_4: in4,
+        contained_of_caught_at_4: both4 as f64 / c4.max(1) as f64,
+        caught_contained_at_4: both4,
     }
 }
 
-/// Interval scores, as the data README defines them.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+/// Interval scores, as the data README defines them, and how many kept clips overlap a
+/// highlight.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct IntervalScores {
     pub precision: f64,
     pub recall: f64,
@@ -234,28 +427,64 @@ pub struct IntervalScores {
     pub recall_at_4: f64,
     pub chance: f64,
     pub clips_per_hour: f64,
+    pub intervals: usize,
+    /// Clips kept at 4/h, and the share of them whose span overlaps a labelled interval by at
+    /// least min(10 s, its length).
+    pub kept_at_4: usize,
+    pub overlap_at_4: f64,
+    pub overlapping_at_4: usize,
 }
 
-pub fn score_intervals(
+impl IntervalScores {
+    pub fn measures(&self) -> Vec<Measure> {
+        let m = |key, name, value, of| Measure {
+            key,
+            name,
+            value,
+            of,
+        };
+        vec![
+            m("precision", "P", self.precision, None),
+            m("recall", "R", self.recall, None),
+            m("f1", "F1", self.f1, None),
+            m("precision_at_4", "P@4/h", self.precision_at_4, None),
+            m("recall_at_4", "R@4/h", self.recall_at_4, None),
+            m(
+                "overlap_at_4",
+                "overlap@4/h",
+                self.overlap_at_4,
+                Some((self.overlapping_at_4, self.kept_at_4)),
+            ),
+        ]
+    }
+}
+
+pub fn score_intervals<F>(
     streams: &[Stream],
     labels: &HashMap<String, Vec<(f64, f64)>>,
-    pick: fn(&Stream) -> &[Detection],
-) -> IntervalScores {
+    pick: F,
+) -> IntervalScores
+where
+    F: Fn(&Stream) -> &[Detection],
+{
     let correct = |d: &Detection, ls: &[(f64, f64)]| {
         ls.iter().any(|(s, e)| d.t >= s - 10.0 && d.t <= e + 30.0)
     };
-    let (mut det, mut ok, mut det4, mut ok4) = (0usize, 0usize, 0usize, 0usize);
+    let (mut det, mut ok, mut det4, mut ok4, mut ov4) = (0usize, 0usize, 0usize, 0usize, 0usize);
     let (mut hit, mut hit4, mut total) = (0usize, 0usize, 0usize);
     let (mut covered, mut seconds) = (0f64, 0f64);
     for s in streams {
-        let empty = Vec::new();
-        let ls = labels.get(&s.id).unwrap_or(&empty);
+        let ls: &[(f64, f64)] = labels.get(&s.id).map_or(&[], Vec::as_slice);
         let all = pick(s);
         let kept = top_k(all, budget_k(4.0, s.seconds));
         det += all.len();
         ok += all.iter().filter(|d| correct(d, ls)).count();
         det4 += kept.len();
         ok4 += kept.iter().filter(|d| correct(d, ls)).count();
+        ov4 += kept
+            .iter()
+            .filter(|d| ls.iter().any(|&iv| overlaps_enough(d.span, iv)))
+            .count();
         total += ls.len();
         let hits = |ds: &[Detection]| {
             ls.iter()
@@ -301,8 +530,47 @@ pub fn score_intervals(
         recall_at_4: hit4 as f64 / total.max(1) as f64,
         chance: covered / seconds.max(1.0),
         clips_per_hour: det as f64 / (seconds / 3600.0).max(1e-9),
+        intervals: total,
+        kept_at_4: det4,
+        overlap_at_4: ov4 as f64 / det4.max(1) as f64,
+        overlapping_at_4: ov4,
     }
 }
+
+/// The scores of one detector on one kind of labels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Scores {
+    Points(PointScores),
+    Intervals(IntervalScores),
+}
+
+impl Scores {
+    pub fn measures(&self) -> Vec<Measure> {
+        match self {
+            Scores::Points(s) => s.measures(),
+            Scores::Intervals(s) => s.measures(),
+        }
+    }
+    pub fn clips_per_hour(&self) -> f64 {
+        match self {
+            Scores::Points(s) => s.clips_per_hour,
+            Scores::Intervals(s) => s.clips_per_hour,
+        }
+    }
+}
+
+fn score<F>(streams: &[Stream], labels: &Labels, pick: F) -> Scores
+where
+    F: Fn(&Stream) -> &[Detection],
+{
+    match labels {
+        Labels::Points(l) => Scores::Points(score_points(streams, l, pick)),
+        Labels::Intervals(l) => Scores::Intervals(score_intervals(streams, l, pick)),
+    }
+}
+
+// --- Replay and report -------------------------------------------------------------------------
 
 struct Collect {
     streams: Vec<Stream>,
@@ -335,6 +603,7 @@ impl ReplaySink for Collect {
         s.ours.push(Detection {
             t: clip.at,
             score: decision.score,
+            span: (clip.clip_start, clip.clip_end),
         });
     }
     fn window(&mut self, source: &Path, w: &ScoredWindow) {
@@ -349,21 +618,103 @@ impl ReplaySink for Collect {
     }
 }
 
-/// Everything `clipper eval` measured.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "labels", rename_all = "snake_case")]
-pub enum Report {
-    Points {
-        ours: PointScores,
-        baseline: PointScores,
-    },
-    Intervals {
-        ours: IntervalScores,
-        baseline: IntervalScores,
-    },
+/// Names of the score parts an [`Ablation`] switches off.
+pub fn ablated(a: &Ablation) -> Vec<&'static str> {
+    [
+        (a.forest, "forest"),
+        (a.content, "content"),
+        (a.activity, "activity"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect()
 }
 
-/// Replay `files` (as `clipper replay` would) and score against `labels`.
+/// Switch off one part of the score by name (`forest`, `content`, `activity`).
+pub fn ablate(a: &mut Ablation, part: &str) -> Result<()> {
+    match part {
+        "forest" => a.forest = true,
+        "content" => a.content = true,
+        "activity" => a.activity = true,
+        other => {
+            return Err(RelayError::Invalid(format!(
+                "--ablate {other:?}: expected forest, content or activity"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// One simple rule's scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleScores {
+    pub rule: String,
+    pub window_s: usize,
+    pub z: f64,
+    pub scores: Scores,
+}
+
+/// One headline measure: clipper, the best of the nine rules (the first in [`RULES`] order on
+/// ties) and the reference rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Best {
+    pub measure: &'static str,
+    pub clipper: f64,
+    pub best_rule: f64,
+    pub rule: String,
+    pub window_s: usize,
+    pub z: f64,
+    pub reference: f64,
+}
+
+/// Everything `clipper eval --labels` measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// `points` (hot-clip offsets) or `intervals` (highlight intervals).
+    pub labels: &'static str,
+    pub streams: usize,
+    pub hours: f64,
+    /// Chat thinned to 1 chatter in N.
+    pub thin: Option<u32>,
+    pub ablated: Vec<&'static str>,
+    pub ours: Scores,
+    /// The README's reference rule (20 s, z ≥ 2).
+    pub baseline: Scores,
+    pub reference_rule: String,
+    /// All nine rules, in [`RULES`] order.
+    pub rules: Vec<RuleScores>,
+    /// Per headline measure: clipper beside the best rule.
+    pub best: Vec<Best>,
+}
+
+/// Per measure of `ours`, the best of `rules` (first on ties) and the reference rule.
+fn best_per_measure(ours: &Scores, rules: &[RuleScores]) -> Vec<Best> {
+    let per_rule: Vec<Vec<Measure>> = rules.iter().map(|r| r.scores.measures()).collect();
+    ours.measures()
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let mut best = 0;
+            for (j, ms) in per_rule.iter().enumerate() {
+                if ms[i].value > per_rule[best][i].value {
+                    best = j;
+                }
+            }
+            Best {
+                measure: m.key,
+                clipper: m.value,
+                best_rule: per_rule[best][i].value,
+                rule: rules[best].rule.clone(),
+                window_s: rules[best].window_s,
+                z: rules[best].z,
+                reference: per_rule[REFERENCE_RULE][i].value,
+            }
+        })
+        .collect()
+}
+
+/// Replay `files` (as `clipper replay` would), run the nine rules on the same (thinned) chat,
+/// and score all against `labels`.
 pub fn evaluate(
     files: &[PathBuf],
     labels: &Labels,
@@ -381,23 +732,33 @@ pub fn evaluate(
             .channel
             .clone()
             .unwrap_or_else(|| replay::default_channel(&s.path));
-        s.baseline = zscore_baseline(&per_second_counts(&s.path, &channel)?);
+        s.rules = all_rules(&per_second_counts(&s.path, &channel, opts.thin)?);
     }
-    fn ours(s: &Stream) -> &[Detection] {
-        &s.ours
-    }
-    fn base(s: &Stream) -> &[Detection] {
-        &s.baseline
-    }
-    let report = match labels {
-        Labels::Points(l) => Report::Points {
-            ours: score_points(&streams, l, ours),
-            baseline: score_points(&streams, l, base),
+    let ours = score(&streams, labels, |s| &s.ours);
+    let rules: Vec<RuleScores> = RULES
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RuleScores {
+            rule: r.to_string(),
+            window_s: r.window_s,
+            z: r.z,
+            scores: score(&streams, labels, |s| s.rules[i].as_slice()),
+        })
+        .collect();
+    let report = Report {
+        labels: match labels {
+            Labels::Points(_) => "points",
+            Labels::Intervals(_) => "intervals",
         },
-        Labels::Intervals(l) => Report::Intervals {
-            ours: score_intervals(&streams, l, ours),
-            baseline: score_intervals(&streams, l, base),
-        },
+        streams: streams.len(),
+        hours: summary.log_seconds / 3600.0,
+        thin: opts.thin,
+        ablated: ablated(&opts.config.decision.ablate),
+        best: best_per_measure(&ours, &rules),
+        ours,
+        baseline: rules[REFERENCE_RULE].scores,
+        reference_rule: RULES[REFERENCE_RULE].to_string(),
+        rules,
     };
     if let Some(dir) = chart_dir {
         for s in &streams {
@@ -407,58 +768,423 @@ pub fn evaluate(
     Ok((report, streams, summary))
 }
 
-/// The report as a small table.
-pub fn render(report: &Report, streams: usize, hours: f64) -> String {
-    match report {
-        Report::Points { ours, baseline } => {
-            let row = |name: &str, s: &PointScores| {
-                format!(
-                    "{name:<18} {:>8.2} {:>7.2} {:>7.2} {:>7.2}\n",
-                    s.clips_per_hour, s.recall_at_2, s.recall_at_4, s.recall_at_8
-                )
-            };
-            format!(
-                "{streams} streams, {hours:.1} h, {} labels (hot-clip recall at a budget)\n{:<18} {:>8} {:>7} {:>7} {:>7}\n{}{}",
-                ours.labels, "detector", "clips/h", "R@2/h", "R@4/h", "R@8/h",
-                row("clipper", ours),
-                row("z-score baseline", baseline)
-            )
+/// ", thin 1/N; ablated: a, b" (empty when neither).
+fn run_note(thin: Option<u32>, ablated: &[&str]) -> String {
+    let mut s = String::new();
+    if let Some(n) = thin {
+        let _ = write!(s, "; chat thinned to 1 chatter in {n}");
+    }
+    if !ablated.is_empty() {
+        let _ = write!(s, "; ablated: {}", ablated.join(", "));
+    }
+    s
+}
+
+fn cell(m: &Measure) -> String {
+    match m.of {
+        Some((a, b)) => format!("{:.2} ({a}/{b})", m.value),
+        None => format!("{:.2}", m.value),
+    }
+}
+
+/// The report as text: per headline measure, clipper beside the best of the nine rules (with
+/// its configuration) and the reference rule; with `all_rules`, the nine rules' table too.
+pub fn render(report: &Report, all_rules: bool) -> String {
+    let mut out = String::new();
+    let note = run_note(report.thin, &report.ablated);
+    let _ = match &report.ours {
+        Scores::Points(p) => writeln!(
+            out,
+            "{} streams, {:.1} h, {} labels (hot-clip recall at a budget){note}",
+            report.streams, report.hours, p.labels
+        ),
+        Scores::Intervals(iv) => writeln!(
+            out,
+            "{} streams, {:.1} h, {} intervals (highlight intervals), chance {:.2}{note}",
+            report.streams, report.hours, iv.intervals, iv.chance
+        ),
+    };
+    let reference = format!("rule {}", report.reference_rule);
+    let _ = writeln!(
+        out,
+        "{:<22} {:>14}   {:<26} {:>14}",
+        "measure", "clipper", "best of 9 rules", reference
+    );
+    let (lo, hi) = report
+        .rules
+        .iter()
+        .map(|r| r.scores.clips_per_hour())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+    let _ = writeln!(
+        out,
+        "{:<22} {:>14.2}   {:<26} {:>14.2}",
+        "clips/h",
+        report.ours.clips_per_hour(),
+        format!("({lo:.2}–{hi:.2})"),
+        report.baseline.clips_per_hour()
+    );
+    let ours = report.ours.measures();
+    let reference = report.baseline.measures();
+    let rules: Vec<Vec<Measure>> = report.rules.iter().map(|r| r.scores.measures()).collect();
+    for (i, b) in report.best.iter().enumerate() {
+        let j = report
+            .rules
+            .iter()
+            .position(|r| r.rule == b.rule)
+            .unwrap_or(REFERENCE_RULE);
+        let _ = writeln!(
+            out,
+            "{:<22} {:>14}   {:<26} {:>14}",
+            ours[i].name,
+            cell(&ours[i]),
+            format!("{} ({})", cell(&rules[j][i]), b.rule),
+            cell(&reference[i])
+        );
+    }
+    if all_rules {
+        let names: Vec<&str> = ours.iter().map(|m| m.name).collect();
+        let _ = write!(out, "\n{:<12} {:>8}", "rule", "clips/h");
+        for n in &names {
+            let _ = write!(out, " {:>w$}", n, w = n.len().max(6));
         }
-        Report::Intervals { ours, baseline } => {
-            let row = |name: &str, s: &IntervalScores| {
-                format!(
-                    "{name:<18} {:>8.2} {:>6.2} {:>6.2} {:>6.2} {:>7.2} {:>7.2} {:>7.2}\n",
-                    s.clips_per_hour,
-                    s.precision,
-                    s.recall,
-                    s.f1,
-                    s.precision_at_4,
-                    s.recall_at_4,
-                    s.chance
-                )
-            };
-            format!(
-                "{streams} streams, {hours:.1} h (highlight intervals)\n{:<18} {:>8} {:>6} {:>6} {:>6} {:>7} {:>7} {:>7}\n{}{}",
-                "detector", "clips/h", "P", "R", "F1", "P@4/h", "R@4/h", "chance",
-                row("clipper", ours),
-                row("z-score baseline", baseline)
-            )
+        out.push('\n');
+        for (r, ms) in report.rules.iter().zip(&rules) {
+            let _ = write!(out, "{:<12} {:>8.2}", r.rule, r.scores.clips_per_hour());
+            for (n, m) in names.iter().zip(ms) {
+                let _ = write!(out, " {:>w$.2}", m.value, w = n.len().max(6));
+            }
+            out.push('\n');
         }
     }
+    out
+}
+
+// --- Spikes (chatinterpreter): ROC AUC ---------------------------------------------------------
+
+/// One labelled chat spike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spike {
+    pub video: String,
+    pub start_s: f64,
+    pub end_s: f64,
+    /// `binary == 1`: a clip-worthy reaction.
+    pub positive: bool,
+    /// (time s, text), in time order.
+    pub messages: Vec<(f64, String)>,
+}
+
+#[derive(Deserialize)]
+struct SpikeLine {
+    video_id: serde_json::Value,
+    start_s: f64,
+    end_s: f64,
+    binary: i64,
+    #[serde(default)]
+    messages: Vec<String>,
+    #[serde(default)]
+    timestamps_s: Vec<f64>,
+}
+
+/// Read a spikes JSONL file (one spike per line: `video_id`, `start_s`, `end_s`, `binary`,
+/// `messages`, `timestamps_s`).
+pub fn load_spikes(path: &Path) -> Result<Vec<Spike>> {
+    let text = std::fs::read_to_string(path).map_err(|source| RelayError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let bad = |line: usize, reason: String| RelayError::Labels {
+        path: path.to_owned(),
+        line,
+        reason,
+    };
+    let mut spikes = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let l: SpikeLine = serde_json::from_str(line).map_err(|e| bad(i + 1, e.to_string()))?;
+        if l.messages.len() != l.timestamps_s.len() {
+            return Err(bad(
+                i + 1,
+                format!(
+                    "{} messages but {} timestamps",
+                    l.messages.len(),
+                    l.timestamps_s.len()
+                ),
+            ));
+        }
+        let video = match l.video_id {
+            serde_json::Value::String(s) => s,
+            v @ serde_json::Value::Number(_) => v.to_string(),
+            v => return Err(bad(i + 1, format!("video_id: expected a string, got {v}"))),
+        };
+        let mut messages: Vec<(f64, String)> = l.timestamps_s.into_iter().zip(l.messages).collect();
+        messages.sort_by(|a, b| a.0.total_cmp(&b.0));
+        spikes.push(Spike {
+            video,
+            start_s: l.start_s,
+            end_s: l.end_s,
+            positive: l.binary == 1,
+            messages,
+        });
+    }
+    if spikes.is_empty() {
+        return Err(RelayError::EmptyFile {
+            path: path.to_owned(),
+        });
+    }
+    Ok(spikes)
+}
+
+/// ROC AUC of `scores` against `positive` (Mann–Whitney; ties count half). `None` without
+/// both positives and negatives.
+pub fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
+    let n_pos = positive.iter().filter(|p| **p).count();
+    let n_neg = positive.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 || scores.len() != positive.len() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Sum of the positives' ranks (1-based), ties sharing their average rank.
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum += avg * order[i..=j].iter().filter(|&&k| positive[k]).count() as f64;
+        i = j + 1;
+    }
+    let (p, n) = (n_pos as f64, n_neg as f64);
+    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
+}
+
+/// Most messages in any `window_s`-second interval `[t, t + W)` of sorted `times`.
+pub fn max_in_window(times: &[f64], window_s: f64) -> usize {
+    let mut best = 0;
+    let mut j = 0;
+    for (i, &t) in times.iter().enumerate() {
+        j = j.max(i);
+        while j < times.len() && times[j] < t + window_s {
+            j += 1;
+        }
+        best = best.max(j - i);
+    }
+    best
+}
+
+/// Window lengths of the spike rules (max messages in W s inside the spike).
+pub const SPIKE_RULE_WINDOWS: [usize; 3] = [5, 10, 20];
+
+/// A spike rule's AUC.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SpikeRule {
+    pub window_s: usize,
+    pub auc: Option<f64>,
+}
+
+/// Everything `clipper eval --spikes` measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpikeReport {
+    pub spikes: usize,
+    pub positives: usize,
+    pub videos: usize,
+    /// Messages fed to the detector (after thinning).
+    pub messages: usize,
+    pub thin: Option<u32>,
+    pub ablated: Vec<&'static str>,
+    /// ROC AUC of clipper's score: the highest combined score of a window overlapping
+    /// `[start_s, end_s + 5]`.
+    pub clipper_auc: Option<f64>,
+    /// Spikes no scored window overlapped (score 0).
+    pub unscored: usize,
+    /// Max messages in a W-s window inside the spike, W ∈ {5, 10, 20}.
+    pub rules: Vec<SpikeRule>,
+    /// The best of `rules` (first on ties).
+    pub best_rule: Option<SpikeRule>,
+}
+
+/// Per spike (in input order): clipper's score and each spike rule's count, running one
+/// detector per video over all its spikes' chat in time order. Users are unknown: message `i`
+/// of a video (in time order) is from pseudo user `m{i}`, which is also what thinning keys on.
+pub fn score_spikes(
+    spikes: &[Spike],
+    config: &DetectorConfig,
+    thin: Option<u32>,
+) -> (Vec<Option<f64>>, Vec<[usize; 3]>, usize) {
+    let mut by_video: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, s) in spikes.iter().enumerate() {
+        by_video.entry(&s.video).or_default().push(i);
+    }
+    let mut ours: Vec<Option<f64>> = vec![None; spikes.len()];
+    let mut counts: Vec<[usize; 3]> = vec![[0; 3]; spikes.len()];
+    let mut fed = 0usize;
+    let mut out: Vec<Output> = Vec::new();
+    for (video, idx) in by_video {
+        // (time ms, spike, text): the video's chat in time order.
+        let mut chat: Vec<(i64, usize, &str)> = idx
+            .iter()
+            .flat_map(|&k| {
+                spikes[k]
+                    .messages
+                    .iter()
+                    .map(move |(t, text)| ((t * 1000.0).round() as i64, k, text.as_str()))
+            })
+            .collect();
+        chat.sort_by_key(|m| m.0);
+        let channel = format!("chatinterpreter-{video}");
+        let mut det = ChannelDetector::new(&channel, config.clone(), None, Training::Inline);
+        // (start ms, end ms, combined) of every window
+        let mut windows: Vec<(i64, i64, f64)> = Vec::new();
+        let collect = |out: &mut Vec<Output>, windows: &mut Vec<(i64, i64, f64)>| {
+            for o in out.drain(..) {
+                if let Output::Window(w) = o {
+                    windows.push((w.features.start_ms, w.features.end_ms, w.scores.combined));
+                }
+            }
+        };
+        let mut kept_times: HashMap<usize, Vec<f64>> = HashMap::new();
+        for (i, &(ms, k, text)) in chat.iter().enumerate() {
+            let user = format!("m{i}");
+            if thin.is_some_and(|n| !thin_keeps(&user, n)) {
+                continue;
+            }
+            fed += 1;
+            kept_times.entry(k).or_default().push(ms as f64 / 1000.0);
+            det.on_message(&ChatMessage::plain(&channel, &user, text, ms), &mut out);
+            collect(&mut out, &mut windows);
+        }
+        det.finish(&mut out);
+        collect(&mut out, &mut windows);
+        for &k in &idx {
+            let s = &spikes[k];
+            let (a, b) = (
+                (s.start_s * 1000.0) as i64,
+                ((s.end_s + 5.0) * 1000.0) as i64,
+            );
+            ours[k] = windows
+                .iter()
+                .filter(|w| w.0 <= b && w.1 >= a)
+                .map(|w| w.2)
+                .reduce(f64::max);
+            let times = kept_times.get(&k).map_or(&[][..], Vec::as_slice);
+            for (c, w) in counts[k].iter_mut().zip(SPIKE_RULE_WINDOWS) {
+                *c = max_in_window(times, w as f64);
+            }
+        }
+    }
+    (ours, counts, fed)
+}
+
+/// Score every spike by clipper and by the spike rules; ROC AUC against `binary == 1`.
+pub fn evaluate_spikes(
+    spikes: &[Spike],
+    config: &DetectorConfig,
+    thin: Option<u32>,
+) -> SpikeReport {
+    let (ours, counts, fed) = score_spikes(spikes, config, thin);
+    let positive: Vec<bool> = spikes.iter().map(|s| s.positive).collect();
+    let clipper: Vec<f64> = ours.iter().map(|s| s.unwrap_or(0.0)).collect();
+    let rules: Vec<SpikeRule> = SPIKE_RULE_WINDOWS
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| {
+            let s: Vec<f64> = counts.iter().map(|c| c[i] as f64).collect();
+            SpikeRule {
+                window_s: w,
+                auc: roc_auc(&s, &positive),
+            }
+        })
+        .collect();
+    let best_rule = rules.iter().copied().reduce(|best, r| {
+        if r.auc.unwrap_or(f64::NAN) > best.auc.unwrap_or(f64::NEG_INFINITY) {
+            r
+        } else {
+            best
+        }
+    });
+    let mut videos: Vec<&str> = spikes.iter().map(|s| s.video.as_str()).collect();
+    videos.sort_unstable();
+    videos.dedup();
+    SpikeReport {
+        spikes: spikes.len(),
+        positives: positive.iter().filter(|p| **p).count(),
+        videos: videos.len(),
+        messages: fed,
+        thin,
+        ablated: ablated(&config.decision.ablate),
+        clipper_auc: roc_auc(&clipper, &positive),
+        unscored: ours.iter().filter(|s| s.is_none()).count(),
+        rules,
+        best_rule,
+    }
+}
+
+fn auc_text(a: Option<f64>) -> String {
+    a.map_or_else(|| "n/a".to_owned(), |a| format!("{a:.3}"))
+}
+
+/// The spike report as text: clipper's AUC beside the best rule's.
+pub fn render_spikes(r: &SpikeReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} spikes in {} videos, {} clip-worthy (binary = 1), {} messages (ROC AUC of a score per spike){}",
+        r.spikes,
+        r.videos,
+        r.positives,
+        r.messages,
+        run_note(r.thin, &r.ablated)
+    );
+    let _ = writeln!(out, "{:<40} {:>6}", "score", "AUC");
+    let _ = writeln!(
+        out,
+        "{:<40} {:>6}",
+        "clipper (max combined score)",
+        auc_text(r.clipper_auc)
+    );
+    if let Some(b) = r.best_rule {
+        let _ = writeln!(
+            out,
+            "{:<40} {:>6}",
+            format!("best rule (max messages in {} s)", b.window_s),
+            auc_text(b.auc)
+        );
+    }
+    let rules: Vec<String> = r
+        .rules
+        .iter()
+        .map(|x| format!("{} s {}", x.window_s, auc_text(x.auc)))
+        .collect();
+    let _ = writeln!(out, "rules: {}", rules.join(", "));
+    if r.unscored > 0 {
+        let _ = writeln!(out, "{} spikes had no scored window (scored 0)", r.unscored);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn det(t: f64, score: f64) -> Detection {
+        Detection {
+            t,
+            score,
+            span: (t - 18.0, t + 12.0),
+        }
+    }
+
     fn stream(id: &str, secs: f64, ours: &[(f64, f64)]) -> Stream {
         Stream {
             id: id.into(),
             seconds: secs,
-            ours: ours
-                .iter()
-                .map(|&(t, score)| Detection { t, score })
-                .collect(),
+            ours: ours.iter().map(|&(t, score)| det(t, score)).collect(),
             ..Stream::default()
         }
     }
@@ -513,6 +1239,232 @@ mod tests {
         let d = zscore_baseline(&c);
         assert_eq!(d.len(), 1, "{d:?}");
         assert!((600.0..620.0).contains(&d[0].t));
+        assert_eq!(d, zscore_rule(&c, 20, 2.0));
+        assert_eq!(d[0].span, (d[0].t - 18.0, d[0].t + 12.0));
+    }
+
+    #[test]
+    fn rule_family_short_burst_and_cooldown() {
+        assert_eq!(RULES.len(), 9);
+        assert_eq!(
+            RULES[REFERENCE_RULE],
+            Rule {
+                window_s: 20,
+                z: 2.0
+            }
+        );
+        assert_eq!(RULES[2].to_string(), "5 s, z≥4");
+        // Chat that swings between 3 and 7 messages per second every 20 s, and a 4 s burst of
+        // 14 more per second at 600, another inside the cooldown at 615, a third at 1000.
+        let mut c: Vec<u32> = (0..1500)
+            .map(|t| if (t / 20) % 2 == 0 { 3 } else { 7 })
+            .collect();
+        for start in [600, 615, 1000] {
+            for s in c.iter_mut().skip(start).take(4) {
+                *s += 14;
+            }
+        }
+        let all = all_rules(&c);
+        assert_eq!(all.len(), 9);
+        let fires =
+            |r: usize, a: f64, b: f64| all[r].iter().filter(|d| d.t >= a && d.t <= b).count();
+        // (5 s, z≥4): catches both bursts, once each; the one at 615 falls in its cooldown.
+        assert_eq!(fires(2, 600.0, 604.0), 1, "{:?}", all[2]);
+        assert_eq!(fires(2, 605.0, 629.0), 0, "{:?}", all[2]);
+        assert_eq!(fires(2, 1000.0, 1004.0), 1, "{:?}", all[2]);
+        let first = all[2].iter().find(|d| d.t >= 600.0).unwrap();
+        assert!(first.score >= 4.0);
+        assert_eq!(first.span, (first.t - 18.0, first.t + 12.0));
+        // The 20 s window drowns a 4 s burst in the swings at z≥4 (its z is about 3.5).
+        assert_eq!(fires(8, 595.0, 640.0), 0, "{:?}", all[8]);
+        assert_eq!(fires(6, 595.0, 605.0), 1, "z≥2 does: {:?}", all[6]);
+        // Lower thresholds fire at least as often.
+        assert!(all[0].len() >= all[1].len() && all[1].len() >= all[2].len());
+        // Firings of one rule are at least a cooldown apart.
+        for ds in &all {
+            for w in ds.windows(2) {
+                assert!(w[1].t - w[0].t >= RULE_COOLDOWN_S as f64);
+            }
+        }
+    }
+
+    #[test]
+    fn thinning_is_stable_and_keeps_about_one_in_n() {
+        let users: Vec<String> = (0..20_000u64)
+            .map(|i| format!("u_{:010x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 24))
+            .collect();
+        for n in [10u32, 30] {
+            let a: Vec<bool> = users.iter().map(|u| thin_keeps(u, n)).collect();
+            let b: Vec<bool> = users.iter().map(|u| thin_keeps(u, n)).collect();
+            assert_eq!(a, b);
+            let share = a.iter().filter(|k| **k).count() as f64 / users.len() as f64;
+            let want = 1.0 / f64::from(n);
+            assert!((share - want).abs() < 0.25 * want, "1/{n}: kept {share}");
+        }
+        // FNV-1a 64 of "a" is 0xaf63dc4c8601ec8c: a fixed function, not a per-run seed.
+        assert_eq!(thin_keeps("a", 2), 0xaf63_dc4c_8601_ec8c_u64 % 2 == 0);
+        assert_eq!(thin_keeps("a", 7), 0xaf63_dc4c_8601_ec8c_u64 % 7 == 0);
+        assert!(users.iter().all(|u| thin_keeps(u, 1)));
+    }
+
+    #[test]
+    fn thinning_applies_to_the_rule_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.tsv");
+        let mut text = String::from("offset_s\tuser\tmessage\n");
+        let users = ["u_a", "u_b", "u_c", "u_d", "u_e", "u_f", "u_g", "u_h"];
+        for s in 0..50 {
+            for u in users {
+                text.push_str(&format!("{s}\t{u}\thi\n"));
+            }
+        }
+        std::fs::write(&p, text).unwrap();
+        let all = per_second_counts(&p, "c", None).unwrap();
+        assert_eq!(all, vec![8; 50]);
+        let kept = users.iter().filter(|u| thin_keeps(u, 3)).count() as u32;
+        let thin = per_second_counts(&p, "c", Some(3)).unwrap();
+        assert_eq!(thin.iter().sum::<u32>(), 50 * kept);
+        assert!(thin.iter().all(|c| *c == kept));
+    }
+
+    #[test]
+    fn span_measures_on_points() {
+        let labels: HashMap<String, Vec<f64>> = [
+            ("a".to_owned(), vec![100.0, 500.0]),
+            ("b".to_owned(), vec![900.0]),
+        ]
+        .into();
+        // 100: caught by t=110 and inside its span [92, 122]. 500: caught by t=540 but its span
+        // [522, 552] starts after 500. 900: nothing near.
+        let s = vec![
+            stream("a", 3600.0, &[(110.0, 0.9), (540.0, 0.8)]),
+            stream("b", 3600.0, &[(2000.0, 0.5)]),
+        ];
+        let r = score_points(&s, &labels, |s| &s.ours);
+        assert_eq!(
+            (r.caught_at_4, r.contained_at_4, r.caught_contained_at_4),
+            (2, 1, 1)
+        );
+        assert!((r.contain_at_4 - 1.0 / 3.0).abs() < 1e-9);
+        assert!((r.contained_of_caught_at_4 - 0.5).abs() < 1e-9);
+        // A clip can hold a label it does not catch: t = 89 < 100 − 10, span [71, 101] ∋ 100.
+        let s = vec![stream("a", 3600.0, &[(89.0, 0.9)])];
+        let r = score_points(&s, &labels, |s| &s.ours);
+        assert_eq!((r.caught_at_4, r.contained_at_4), (0, 1));
+        assert!((r.contained_of_caught_at_4 - 0.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn span_overlap_with_intervals() {
+        // A 4 s interval needs 4 s of overlap; a 60 s one needs 10 s.
+        assert!(!overlaps_enough((90.0, 102.0), (100.0, 104.0)));
+        assert!(overlaps_enough((95.0, 120.0), (100.0, 104.0)));
+        assert!(overlaps_enough((245.0, 275.0), (200.0, 260.0)));
+        assert!(!overlaps_enough((255.0, 285.0), (200.0, 260.0)));
+        assert!(!overlaps_enough((0.0, 30.0), (40.0, 50.0)));
+        // A point interval needs the span to hold it.
+        assert!(overlaps_enough((0.0, 30.0), (30.0, 30.0)));
+        assert!(!overlaps_enough((0.0, 30.0), (31.0, 31.0)));
+
+        let labels: HashMap<String, Vec<(f64, f64)>> =
+            [("a".to_owned(), vec![(100.0, 104.0), (1000.0, 1060.0)])].into();
+        // 2 h: 8 kept. t=110 → [92, 122] covers (100, 104); t=1066 → [1048, 1078] overlaps
+        // (1000, 1060) by 12; t=1075 → [1057, 1087] by 3 only; t=3000 nowhere.
+        let s = vec![stream(
+            "a",
+            7200.0,
+            &[(110.0, 0.9), (1066.0, 0.8), (1075.0, 0.7), (3000.0, 0.6)],
+        )];
+        let r = score_intervals(&s, &labels, |s| &s.ours);
+        assert_eq!((r.kept_at_4, r.overlapping_at_4), (4, 2));
+        assert!((r.overlap_at_4 - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn best_rule_per_measure_is_the_max_first_on_ties() {
+        let p = |r4: f64| {
+            Scores::Points(PointScores {
+                recall_at_4: r4,
+                ..PointScores::default()
+            })
+        };
+        let rules: Vec<RuleScores> = RULES
+            .iter()
+            .enumerate()
+            .map(|(i, r)| RuleScores {
+                rule: r.to_string(),
+                window_s: r.window_s,
+                z: r.z,
+                scores: p(if i == 4 || i == 7 {
+                    0.6
+                } else {
+                    0.1 * i as f64 / 9.0
+                }),
+            })
+            .collect();
+        let best = best_per_measure(&p(0.5), &rules);
+        let b = best.iter().find(|b| b.measure == "recall_at_4").unwrap();
+        assert_eq!((b.rule.as_str(), b.window_s), ("10 s, z≥3", 10));
+        assert!((b.best_rule - 0.6).abs() < 1e-9 && (b.clipper - 0.5).abs() < 1e-9);
+        assert!((b.reference - rules[REFERENCE_RULE].scores.measures()[1].value).abs() < 1e-12);
+    }
+
+    #[test]
+    fn auc_perfect_reversed_ties() {
+        let y = [false, false, true, true];
+        assert_eq!(roc_auc(&[0.1, 0.2, 0.3, 0.4], &y), Some(1.0));
+        assert_eq!(roc_auc(&[0.4, 0.3, 0.2, 0.1], &y), Some(0.0));
+        assert_eq!(roc_auc(&[1.0, 1.0, 1.0, 1.0], &y), Some(0.5));
+        // Pairs: 0.35 beats 0.1, loses to 0.4; 0.8 beats both → 3 of 4.
+        assert_eq!(roc_auc(&[0.1, 0.4, 0.35, 0.8], &y), Some(0.75));
+        // One tie among four pairs counts half.
+        assert_eq!(roc_auc(&[0.1, 0.4, 0.4, 0.8], &y), Some(0.875));
+        assert_eq!(roc_auc(&[0.1, 0.2], &[true, true]), None);
+    }
+
+    #[test]
+    fn max_messages_in_a_sliding_window() {
+        assert_eq!(max_in_window(&[], 5.0), 0);
+        assert_eq!(max_in_window(&[0.0, 1.0, 4.9, 5.0, 5.5], 5.0), 4);
+        assert_eq!(max_in_window(&[0.0, 10.0, 20.0], 5.0), 1);
+    }
+
+    #[test]
+    fn spikes_load_and_score() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl");
+        std::fs::write(
+            &p,
+            concat!(
+                r#"{"video_id": "1", "start_s": 10.0, "end_s": 12.0, "binary": 1, "messages": ["b", "a"], "timestamps_s": [11.5, 10.5]}"#,
+                "\n",
+                r#"{"video_id": 2, "start_s": 0.0, "end_s": 1.0, "binary": -1, "messages": [], "timestamps_s": []}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        let s = load_spikes(&p).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].messages[0], (10.5, "a".to_owned()));
+        assert!(s[0].positive && !s[1].positive);
+        assert_eq!(s[1].video, "2");
+        let r = evaluate_spikes(&s, &DetectorConfig::default(), None);
+        assert_eq!((r.spikes, r.positives, r.videos, r.messages), (2, 1, 2, 2));
+        assert_eq!(r.rules.len(), 3);
+        assert_eq!(r.rules[0].auc, Some(1.0), "2 messages beat none");
+
+        std::fs::write(&p, r#"{"video_id": "1", "start_s": 1, "end_s": 2, "binary": 1, "messages": ["x"], "timestamps_s": []}"#).unwrap();
+        assert!(load_spikes(&p).unwrap_err().to_string().contains(":1:"));
+    }
+
+    #[test]
+    fn ablation_names() {
+        let mut a = Ablation::default();
+        assert!(ablated(&a).is_empty());
+        ablate(&mut a, "content").unwrap();
+        ablate(&mut a, "forest").unwrap();
+        assert_eq!(ablated(&a), vec!["forest", "content"]);
+        assert!(ablate(&mut a, "rules").is_err());
     }
 
     #[test]

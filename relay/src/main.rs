@@ -256,15 +256,28 @@ enum Command {
         /// Also print every scored window (features, baseline z-scores, scores) as JSON lines.
         #[arg(long)]
         windows: bool,
+        /// Keep the chat of 1 chatter in N (a stable hash of the user: the same users every run).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        thin: Option<u32>,
         /// Chat files, replayed in the order given (one stream each).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Replay chat against human labels; print recall / precision beside a z-score baseline.
+    /// Replay chat against human labels; print recall / precision beside the best of nine simple
+    /// message-count z-score rules (5/10/20 s windows × z ≥ 2/3/4). Or, with --spikes, the ROC
+    /// AUC of labelled chat spikes.
     Eval {
         /// Labels CSV: `vod_id,offset_s` (hot clips) or `vod_id,start_s,end_s` (intervals).
-        #[arg(long)]
-        labels: PathBuf,
+        #[arg(long, required_unless_present = "spikes")]
+        labels: Option<PathBuf>,
+        /// Labelled chat spikes (JSONL: video_id, start_s, end_s, binary, messages,
+        /// timestamps_s): ROC AUC of clipper's score per spike beside message-count rules.
+        #[arg(
+            long,
+            value_name = "FILE.jsonl",
+            conflicts_with_all = ["labels", "files", "channel", "models_dir", "chart_dir"]
+        )]
+        spikes: Option<PathBuf>,
         #[arg(long)]
         channel: Option<String>,
         #[arg(long, value_name = "DIR")]
@@ -272,10 +285,20 @@ enum Command {
         /// Write a timeline chart (SVG) per stream here.
         #[arg(long, value_name = "DIR")]
         chart_dir: Option<PathBuf>,
-        /// Print the report as JSON.
+        /// Keep the chat of 1 chatter in N (a stable hash of the user: the same users every
+        /// run), for the detector and the rules alike.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        thin: Option<u32>,
+        /// Leave a part out of the combined score (repeatable).
+        #[arg(long, value_name = "PART", value_parser = ["forest", "content", "activity"])]
+        ablate: Vec<String>,
+        /// Also print all nine rules' scores.
+        #[arg(long)]
+        rules: bool,
+        /// Print the report as JSON (always with all nine rules).
         #[arg(long)]
         json: bool,
-        #[arg(required = true)]
+        #[arg(required_unless_present = "spikes")]
         files: Vec<PathBuf>,
     },
     /// Write a synthetic chat stream with planted hype moments, and its labels to FILE.labels.csv.
@@ -697,6 +720,7 @@ fn main() -> anyhow::Result<()> {
             models_dir,
             json,
             windows,
+            thin,
             files,
         } => {
             let opts = ReplayOptions {
@@ -704,6 +728,7 @@ fn main() -> anyhow::Result<()> {
                 models_dir,
                 config,
                 progress,
+                thin,
             };
             let mut sink = PrintClips {
                 json: json || windows,
@@ -732,28 +757,50 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Eval {
             labels,
+            spikes,
             channel,
             models_dir,
             chart_dir,
+            thin,
+            ablate,
+            rules,
             json,
             files,
         } => {
-            let labels = eval::load_labels(&labels)?;
+            let mut config = config;
+            for part in &ablate {
+                eval::ablate(&mut config.decision.ablate, part)?;
+            }
+            if let Some(path) = spikes {
+                let started = std::time::Instant::now();
+                let spikes = eval::load_spikes(&path)?;
+                let report = eval::evaluate_spikes(&spikes, &config, thin);
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print!("{}", eval::render_spikes(&report));
+                }
+                eprintln!(
+                    "{} spikes in {:.1} s",
+                    report.spikes,
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
+            let labels = eval::load_labels(&labels.context("--labels is required")?)?;
             let opts = ReplayOptions {
                 channel,
                 models_dir,
                 config,
                 progress,
+                thin,
             };
-            let (report, streams, s) =
+            let (report, _streams, s) =
                 eval::evaluate(&files, &labels, &opts, chart_dir.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!(
-                    "{}",
-                    eval::render(&report, streams.len(), s.log_seconds / 3600.0)
-                );
+                print!("{}", eval::render(&report, rules));
             }
             if let Some(dir) = chart_dir {
                 eprintln!("charts in {}", dir.display());

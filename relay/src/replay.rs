@@ -32,10 +32,15 @@ pub struct ReplayClip {
     pub messages: Option<u32>,
     pub rate: Option<f64>,
     pub top_emote: Option<String>,
+    /// The span of the stream the clip will hold ([`ClipDecision::span_ms`]), on the same
+    /// clock as `at`.
+    pub clip_start: f64,
+    pub clip_end: f64,
 }
 
 impl ReplayClip {
     fn new(c: &ClipDecision, source: &Path) -> Self {
+        let (clip_start, clip_end) = c.span_ms();
         ReplayClip {
             channel: c.channel.clone(),
             source: source.display().to_string(),
@@ -49,6 +54,8 @@ impl ReplayClip {
             messages: c.features.as_ref().map(|f| f.messages),
             rate: c.features.as_ref().map(|f| f.rate),
             top_emote: c.features.as_ref().and_then(|f| f.top_emote.clone()),
+            clip_start: clip_start as f64 / 1000.0,
+            clip_end: clip_end as f64 / 1000.0,
         }
     }
 }
@@ -63,6 +70,22 @@ pub struct ReplayOptions {
     pub config: DetectorConfig,
     /// Draw a progress bar (on a terminal).
     pub progress: bool,
+    /// Keep only the chat of 1 user in N ([`thin_keeps`]): the same users in every run.
+    pub thin: Option<u32>,
+}
+
+/// Whether thinning to 1 chatter in `n` keeps `user` (a user key or login): FNV-1a (64 bit) of
+/// its bytes is a multiple of `n`. Stable across runs and machines; `n` of 0 or 1 keeps all.
+pub fn thin_keeps(user: &str, n: u32) -> bool {
+    if n <= 1 {
+        return true;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in user.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h % u64::from(n) == 0
 }
 
 /// Totals of a replay.
@@ -151,6 +174,11 @@ pub fn replay_files(
         for msg in reader.by_ref() {
             first_ms = first_ms.min(msg.time_ms);
             last_ms = last_ms.max(msg.time_ms);
+            if let Some(n) = opts.thin {
+                if !thin_keeps(msg.user_key(), n) {
+                    continue;
+                }
+            }
             let det = match detectors.get_mut(&msg.channel) {
                 Some(d) => d,
                 None => {

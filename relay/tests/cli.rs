@@ -228,6 +228,19 @@ fn malformed_lines_are_skipped_and_counted() {
     );
 }
 
+/// The numbers of a text report's measure row (`R@4/h   0.75 (15/20)   0.55 (20 s, z≥2) ...`):
+/// the shares, skipping counts and rule names.
+fn row_values(out: &str, measure: &str) -> Vec<f64> {
+    let line = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(measure))
+        .unwrap_or_else(|| panic!("no {measure} row in:\n{out}"));
+    line[measure.len()..]
+        .split_whitespace()
+        .filter_map(|x| x.parse::<f64>().ok())
+        .collect()
+}
+
 #[test]
 fn eval_prints_recall_lines() {
     let o = clipper([
@@ -246,22 +259,30 @@ fn eval_prints_recall_lines() {
         )),
         "{out}"
     );
-    assert!(out.contains("R@2/h") && out.contains("R@4/h") && out.contains("R@8/h"));
-    for name in ["clipper", "z-score baseline"] {
-        let line = out
-            .lines()
-            .find(|l| l.starts_with(name))
-            .unwrap_or_else(|| panic!("no {name} line in:\n{out}"));
-        let numbers: Vec<f64> = line[name.len()..]
-            .split_whitespace()
-            .map(|x| x.parse().unwrap())
-            .collect();
-        assert_eq!(numbers.len(), 4, "{line}");
+    assert!(
+        out.contains("clipper") && out.contains("best of 9 rules") && out.contains("20 s, z≥2"),
+        "{out}"
+    );
+    for m in [
+        "R@2/h",
+        "R@4/h",
+        "R@8/h",
+        "contain@4/h",
+        "contained/caught@4/h",
+    ] {
+        // clipper, the best rule, the reference rule
+        let v = row_values(&out, m);
+        assert_eq!(v.len(), 3, "{m}: {v:?}\n{out}");
+        assert!(v.iter().all(|r| (0.0..=1.0).contains(r)), "{m}: {v:?}");
         assert!(
-            numbers[1..].iter().all(|r| (0.0..=1.0).contains(r)),
-            "{line}"
+            v[1] >= v[2],
+            "the best rule is at least the reference: {m} {v:?}"
         );
     }
+    assert!(
+        !out.contains("5 s, z≥2  "),
+        "no rule table without --rules:\n{out}"
+    );
 
     let o = clipper([
         "eval".as_ref(),
@@ -276,6 +297,190 @@ fn eval_prints_recall_lines() {
     assert_eq!(report["ours"]["labels"], labels.len());
     let r8 = report["ours"]["recall_at_8"].as_f64().unwrap();
     assert!(r8 > 0.5, "recall at 8 clips/h on the demo: {r8}");
+    let rules = report["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 9);
+    assert_eq!(report["baseline"], rules[6]["scores"]);
+    assert_eq!(rules[6]["rule"], "20 s, z≥2");
+    for key in ["contain_at_4", "contained_of_caught_at_4"] {
+        assert!(report["ours"][key].as_f64().is_some(), "{key}");
+    }
+    let best = report["best"].as_array().unwrap();
+    let r4 = best.iter().find(|b| b["measure"] == "recall_at_4").unwrap();
+    let max = rules
+        .iter()
+        .map(|r| r["scores"]["recall_at_4"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert_eq!(r4["best_rule"].as_f64().unwrap(), max);
+    assert_eq!(r4["clipper"], report["ours"]["recall_at_4"]);
+}
+
+#[test]
+fn eval_rules_table_thin_and_ablate() {
+    let o = clipper([
+        "eval".as_ref(),
+        "--rules".as_ref(),
+        "--thin".as_ref(),
+        "3".as_ref(),
+        "--ablate".as_ref(),
+        "content".as_ref(),
+        "--ablate".as_ref(),
+        "forest".as_ref(),
+        "--labels".as_ref(),
+        demo_labels().as_os_str(),
+        demo().as_os_str(),
+    ]);
+    assert_ok(&o);
+    let out = stdout(&o);
+    let header = out.lines().next().unwrap();
+    assert!(
+        header.contains("thinned to 1 chatter in 3") && header.contains("ablated: forest, content"),
+        "{header}"
+    );
+    for w in [5, 10, 20] {
+        for z in [2, 3, 4] {
+            let name = format!("{w} s, z≥{z}");
+            let line = out
+                .lines()
+                .find(|l| l.starts_with(&name))
+                .unwrap_or_else(|| panic!("no {name} row:\n{out}"));
+            // clips/h and five measures
+            assert_eq!(line[name.len()..].split_whitespace().count(), 6, "{line}");
+        }
+    }
+
+    // Thinning is stable: the same run twice gives the same report; a thinner chat, another.
+    let json = |thin: &str| {
+        let o = clipper([
+            "eval".as_ref(),
+            "--json".as_ref(),
+            "--thin".as_ref(),
+            thin.as_ref(),
+            "--labels".as_ref(),
+            demo_labels().as_os_str(),
+            demo().as_os_str(),
+        ]);
+        assert_ok(&o);
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap()
+    };
+    let (a, b) = (json("4"), json("4"));
+    assert_eq!(a, b);
+    assert_eq!(a["thin"], 4);
+    assert_ne!(
+        a["rules"],
+        json("1")["rules"],
+        "thinning changes the rules' counts"
+    );
+
+    let o = clipper([
+        "eval".as_ref(),
+        "--ablate".as_ref(),
+        "rules".as_ref(),
+        "--labels".as_ref(),
+        demo_labels().as_os_str(),
+        demo().as_os_str(),
+    ]);
+    assert_fails_with(&o, &["rules"]);
+    let o = clipper([
+        "eval".as_ref(),
+        "--thin".as_ref(),
+        "0".as_ref(),
+        "--labels".as_ref(),
+        demo_labels().as_os_str(),
+        demo().as_os_str(),
+    ]);
+    assert_fails_with(&o, &["--thin"]);
+}
+
+#[test]
+fn replay_thin_is_stable_and_clips_carry_their_span() {
+    let run = |thin: Option<&str>| {
+        let mut args: Vec<std::ffi::OsString> = vec!["replay".into(), "--json".into()];
+        if let Some(n) = thin {
+            args.extend(["--thin".into(), n.into()]);
+        }
+        args.push(demo().into());
+        let o = clipper(&args);
+        assert_ok(&o);
+        json_clips(&o)
+    };
+    let full = run(None);
+    assert!(!full.is_empty());
+    for c in &full {
+        let (at, start, end) = (
+            c["at"].as_f64().unwrap(),
+            c["clip_start"].as_f64().unwrap(),
+            c["clip_end"].as_f64().unwrap(),
+        );
+        assert!(start < end && end > at && end - start <= 60.0, "{c}");
+    }
+    let thin = run(Some("3"));
+    assert_eq!(thin, run(Some("3")), "the same chatters every run");
+    assert_ne!(thin, full);
+}
+
+fn spikes_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spikes.jsonl")
+}
+
+#[test]
+fn eval_spikes_reports_auc_beside_the_rules() {
+    let o = clipper([
+        "eval".as_ref(),
+        "--spikes".as_ref(),
+        spikes_fixture().as_os_str(),
+    ]);
+    assert_ok(&o);
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("10 spikes in 2 videos, 3 clip-worthy (binary = 1)"),
+        "{out}"
+    );
+    let auc = |prefix: &str| -> f64 {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line:\n{out}"));
+        line.split_whitespace().last().unwrap().parse().unwrap()
+    };
+    // The hype spikes of the fixture are also its busiest: the rules rank them first.
+    assert_eq!(auc("best rule (max messages in"), 1.0, "{out}");
+    let ours = auc("clipper (max combined score)");
+    assert!((0.0..=1.0).contains(&ours), "{out}");
+    assert!(out.contains("rules: 5 s "), "{out}");
+
+    let json = |extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec!["eval".into(), "--json".into()];
+        args.extend(extra.iter().map(Into::into));
+        args.extend(["--spikes".into(), spikes_fixture().into()]);
+        let o = clipper(&args);
+        assert_ok(&o);
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap()
+    };
+    let full = json(&[]);
+    assert_eq!(full["spikes"], 10);
+    assert_eq!(full["positives"], 3);
+    assert_eq!(full["rules"].as_array().unwrap().len(), 3);
+    assert_eq!(full["clipper_auc"].as_f64().unwrap(), ours);
+    let total = full["messages"].as_u64().unwrap();
+    let thin = json(&["--thin", "2"]);
+    let kept = thin["messages"].as_u64().unwrap();
+    assert!(
+        kept > total / 4 && kept < total * 3 / 4,
+        "{kept} of {total}"
+    );
+    assert_eq!(thin, json(&["--thin", "2"]));
+    let ablated = json(&["--ablate", "activity"]);
+    assert_eq!(ablated["ablated"], serde_json::json!(["activity"]));
+
+    // --spikes stands alone.
+    let o = clipper([
+        "eval".as_ref(),
+        "--spikes".as_ref(),
+        spikes_fixture().as_os_str(),
+        "--labels".as_ref(),
+        demo_labels().as_os_str(),
+    ]);
+    assert_fails_with(&o, &["--spikes"]);
 }
 
 #[test]
