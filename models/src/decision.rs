@@ -17,15 +17,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DecisionConfig {
-    /// Combined score (0..1) at or above which a window triggers. Default: the threshold
-    /// learned with the weights (`data/weights.json`).
+    /// Combined score (0..1) at or above which a window triggers while the channel has no
+    /// score history of its own. Default: the threshold learned with the weights
+    /// (`data/weights.json`), which gives about `target_clips_per_hour` on labelled chat.
     pub threshold: f64,
+    /// Clips per hour of the channel's own chat the adaptive threshold aims at: the threshold
+    /// follows the score the channel's top windows reach (its trailing quantile), never below
+    /// `floor`. 0 turns adaptation off (then `threshold` applies as written). Default 5.
+    pub target_clips_per_hour: f64,
+    /// The adaptive threshold never goes below this score: a dull stream makes few clips or
+    /// none. Default 0.5.
+    pub floor: f64,
     /// Clip this long after the trigger so that the reaction is inside it. Default 7,000 ms.
     pub clip_delay_ms: Millis,
     /// No second clip within this long after a clip's trigger; triggers inside merge into it.
     /// Default 60,000 ms.
     pub cooldown_ms: Millis,
-    /// Fewest messages in the last 20 s for an automatic trigger. Default 4.
+    /// Fewest messages in the last 20 s for an automatic trigger. Default 2.
     pub min_messages_20s: f64,
     /// Clip-call rule: messages asking for a clip in one window (reported as the trigger kind;
     /// the clip-call share is part of the learned score). Default 3.
@@ -131,9 +139,11 @@ impl Default for DecisionConfig {
         let weights = Weights::shipped();
         DecisionConfig {
             threshold: weights.threshold,
+            target_clips_per_hour: 5.0,
+            floor: 0.5,
             clip_delay_ms: 7_000,
             cooldown_ms: 60_000,
-            min_messages_20s: 4.0,
+            min_messages_20s: 2.0,
             clip_calls: 3,
             lead_ms: 20_000,
             min_duration_ms: 30_000,
@@ -199,6 +209,10 @@ pub struct Scores {
     pub anomaly: f64,
     /// The combined score (0..1) the threshold applies to.
     pub combined: f64,
+    /// The threshold in force for this window (the channel's adaptive one, see
+    /// [`ScoreLevel`]).
+    #[serde(default)]
+    pub threshold: f64,
     /// Whether the window is part of a rise (for the moment's onset).
     #[serde(default)]
     pub rising: bool,
@@ -248,6 +262,7 @@ pub fn score(w: &WindowFeatures, a: &Assessment, c: &DecisionConfig) -> Scores {
         content: parts[Part::Content as usize],
         anomaly: parts[Part::Forest as usize],
         combined,
+        threshold: c.threshold,
         rising: e.warm && (e.act5 >= 0.4 || e.act20 >= 0.3),
     }
 }
@@ -266,6 +281,65 @@ fn kind_of(s: &Scores) -> TriggerKind {
         TriggerKind::Anomaly
     } else {
         TriggerKind::Combined
+    }
+}
+
+/// The channel's own score distribution: the last scores of its active windows, and the
+/// threshold that lets about `target_clips_per_hour` of them through. Kept with the model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScoreLevel {
+    ring: std::collections::VecDeque<f32>,
+    quantile: f64,
+    #[serde(default)]
+    since: u32,
+}
+
+/// Score windows the adaptive threshold looks back over (2 h of 5 s windows).
+const SCORE_WINDOWS: usize = 1_440;
+/// Windows over threshold one clip takes on average (a burst spans a few windows).
+const WINDOWS_PER_CLIP: f64 = 3.0;
+/// Scores needed before the channel's own quantile counts fully (10 min).
+const SCORE_PRIOR_WINDOWS: f64 = 120.0;
+
+impl ScoreLevel {
+    /// The threshold in force now.
+    pub fn threshold(&self, c: &DecisionConfig) -> f64 {
+        if c.target_clips_per_hour <= 0.0 {
+            return c.threshold;
+        }
+        let n = self.ring.len() as f64;
+        let own =
+            (n * self.quantile + SCORE_PRIOR_WINDOWS * c.threshold) / (n + SCORE_PRIOR_WINDOWS);
+        own.max(c.floor)
+    }
+
+    /// Learn a window's score (active windows only).
+    pub fn push(&mut self, combined: f64, hop_ms: Millis, c: &DecisionConfig) {
+        if !combined.is_finite() || combined <= 0.0 {
+            return;
+        }
+        if self.ring.len() >= SCORE_WINDOWS {
+            self.ring.pop_front();
+        }
+        self.ring.push_back(combined as f32);
+        self.since += 1;
+        if self.since >= 12 || self.ring.len() < 120 {
+            self.since = 0;
+            let per_hour = 3_600_000.0 / hop_ms.max(1) as f64;
+            let share = (c.target_clips_per_hour * WINDOWS_PER_CLIP / per_hour).clamp(0.0005, 0.5);
+            let mut v: Vec<f32> = self.ring.iter().copied().collect();
+            let k = (((1.0 - share) * (v.len() as f64 - 1.0)).round() as usize).min(v.len() - 1);
+            let (_, q, _) = v.select_nth_unstable_by(k, f32::total_cmp);
+            self.quantile = f64::from(*q);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
     }
 }
 
@@ -427,7 +501,7 @@ impl Decider {
         } else {
             self.rise_since = None;
         }
-        if s.combined < self.config.threshold {
+        if s.combined < s.threshold.max(1e-9) {
             return None;
         }
         if let Some(p) = &mut self.pending {
@@ -539,6 +613,7 @@ mod tests {
     fn scores(combined: f64) -> Scores {
         Scores {
             combined,
+            threshold: 0.9,
             ..Scores::default()
         }
     }
@@ -632,6 +707,7 @@ mod tests {
             rising: true,
             ..scores(0.1)
         };
+        assert!(scores(0.99).threshold < 0.99);
         d.on_window(&window(100_000), &rising);
         d.on_window(&window(105_000), &rising);
         let clip = d

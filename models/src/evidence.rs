@@ -46,6 +46,10 @@ pub struct EvidenceConfig {
     /// Burst appearances at which a channel's own view of a token weighs as much as the
     /// global prior. Default 6.
     pub lexicon_prior_weight: f64,
+    /// A reaction prior to use instead of the shipped one (token → weight); for learning and
+    /// validating a prior on some data sets while scoring others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prior: Option<FxHashMap<String, f64>>,
 }
 
 impl Default for EvidenceConfig {
@@ -58,6 +62,7 @@ impl Default for EvidenceConfig {
             burst_ratio: 2.0,
             lexicon_tokens: 1_500,
             lexicon_prior_weight: 6.0,
+            prior: None,
         }
     }
 }
@@ -179,9 +184,14 @@ static PRIOR: LazyLock<FxHashMap<String, f64>> = LazyLock::new(|| {
         .unwrap_or_default()
 });
 
-/// The shipped prior weight of a token (0 when unknown).
-pub fn prior_weight(token: &str) -> f64 {
-    PRIOR.get(token).copied().unwrap_or(0.0)
+/// The prior weight of a token (0 when unknown): from `c.prior` when set, else shipped.
+pub fn prior_weight(token: &str, c: &EvidenceConfig) -> f64 {
+    c.prior
+        .as_ref()
+        .unwrap_or(&PRIOR)
+        .get(token)
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// What reaction tokens mean for one channel, learned from how much they rise in its bursts.
@@ -196,8 +206,9 @@ pub struct Lexicon {
 impl Lexicon {
     /// The weight of `token` for this channel: the log lift of its share in bursts over its
     /// share overall, blended with the global prior by how often the channel has shown it.
-    pub fn weight(&self, token: &str, prior_weight_n: f64) -> f64 {
-        let prior = prior_weight(token);
+    pub fn weight(&self, token: &str, c: &EvidenceConfig) -> f64 {
+        let prior_weight_n = c.lexicon_prior_weight;
+        let prior = prior_weight(token, c);
         let Some(s) = self.tokens.get(token) else {
             return prior;
         };
@@ -277,7 +288,7 @@ fn content(w: &WindowFeatures, lex: &Lexicon, c: &EvidenceConfig) -> (f64, f64) 
     let mut conc: f64 = 0.0;
     for t in &w.top_tokens {
         let share = f64::from(t.chatters) / denom;
-        react += share * lex.weight(&t.token, c.lexicon_prior_weight);
+        react += share * lex.weight(&t.token, c);
         conc = conc.max(share);
     }
     (react.min(3.0), conc)
@@ -441,8 +452,8 @@ mod tests {
                 l.learn(&window(10, 8, &[("hi", 3)]), &c, 360.0);
             }
         }
-        assert!(l.lexicon.weight("55", 6.0) > 1.0, "{:?}", l.lexicon.tokens);
-        assert!(l.lexicon.weight("hi", 6.0) < 0.3);
+        assert!(l.lexicon.weight("55", &c) > 1.0, "{:?}", l.lexicon.tokens);
+        assert!(l.lexicon.weight("hi", &c) < 0.3);
         let calm = l.evidence(&window(10, 8, &[("hi", 3)]), &c);
         let burst = l.evidence(&window(12, 10, &[("55", 8)]), &c);
         assert!(burst.react > calm.react + 0.3, "{calm:?} {burst:?}");

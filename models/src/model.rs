@@ -280,6 +280,9 @@ pub struct ChannelModel {
     pub windows_seen: u64,
     since_fit: u64,
     pub fits: u32,
+    /// The channel's own score distribution (adaptive threshold).
+    #[serde(default)]
+    pub score_level: crate::decision::ScoreLevel,
     /// Emotes the channel's vocabulary learned from chat (kept between runs).
     #[serde(default)]
     pub learned_emotes: Vec<String>,
@@ -294,6 +297,7 @@ impl ChannelModel {
             channel: channel.to_owned(),
             config,
             levels: Levels::default(),
+            score_level: Default::default(),
             fitted: None,
             buffer: VecDeque::new(),
             windows_seen: 0,

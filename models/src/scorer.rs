@@ -127,7 +127,14 @@ impl ChannelScorer {
             // A failed fit keeps the old forest (or none): scoring goes on.
             self.fit_errors += 1;
         }
-        let scores = decision::score(&w, &assessment, &self.config.decision);
+        let mut scores = decision::score(&w, &assessment, &self.config.decision);
+        let c = self.decider.config();
+        scores.threshold = self.model.score_level.threshold(c);
+        if w.messages > 0 {
+            self.model
+                .score_level
+                .push(scores.combined, w.end_ms - w.start_ms, c);
+        }
         let trigger = self.decider.on_window(&w, &scores);
         if trigger.is_some() {
             self.triggers += 1;

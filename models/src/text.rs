@@ -191,7 +191,7 @@ fn normalise_token<'a>(token: &str, buf: &'a mut String) -> &'a str {
         buf.make_ascii_lowercase();
     } else {
         for c in trimmed.chars() {
-            buf.extend(c.to_lowercase());
+            buf.push(lower(c));
         }
     }
     buf.as_str()
@@ -280,11 +280,7 @@ pub fn analyse(text: &str, scratch: &mut Scratch) -> TextTraits {
         }
         meaningful += 1;
         if !is_separator(c) {
-            let lc = if c.is_ascii() {
-                c.to_ascii_lowercase()
-            } else {
-                c.to_lowercase().next().unwrap_or(c)
-            };
+            let lc = lower(c);
             if lc != last_norm {
                 lc.hash(&mut hasher);
                 hashed_any = true;
@@ -346,7 +342,8 @@ const MAX_TOKENS_PER_MESSAGE: usize = 6;
 /// `LULLLL` → `lull`, `666666` → `66`, `???` → `??`); and a run of two or more equal
 /// characters (not a Latin letter) inside a longer token on its own (`아ㅋㅋㅋ` gives `아ㅋㅋ` and `ㅋㅋ`). What these
 /// tokens mean is learned per channel ([`crate::model::Lexicon`]), not listed here.
-pub fn reaction_tokens(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
+pub fn reaction_tokens(text: &str, bufs: &mut (String, String), mut f: impl FnMut(&str)) {
+    let (buf, pair) = bufs;
     for token in text.split_whitespace().take(MAX_TOKENS_PER_MESSAGE) {
         // Punctuation around a word goes; a token of punctuation only (`???`, `!!`) stays.
         let word = token.trim_matches(|c: char| c.is_ascii_punctuation());
@@ -357,11 +354,7 @@ pub fn reaction_tokens(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
         let mut n = 0usize;
         let mut inner_run: Option<char> = None;
         for c in trimmed.chars() {
-            let lc = if c.is_ascii() {
-                c.to_ascii_lowercase()
-            } else {
-                c.to_lowercase().next().unwrap_or(c)
-            };
+            let lc = lower(c);
             if lc == last {
                 run += 1;
                 if run == 2 && !lc.is_ascii_alphabetic() {
@@ -381,15 +374,33 @@ pub fn reaction_tokens(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
         }
         f(buf);
         if let Some(c) = inner_run {
-            let mut pair = [0u8; 8];
-            let len = c.encode_utf8(&mut pair[..4]).len();
-            pair.copy_within(0..len, len);
-            if let Ok(p) = std::str::from_utf8(&pair[..2 * len]) {
-                if p != buf.as_str() {
-                    f(p);
-                }
+            pair.clear();
+            pair.push(c);
+            pair.push(c);
+            if pair != buf {
+                f(pair);
             }
         }
+    }
+}
+
+/// Lower case of one char without the Unicode table lookup for scripts that have no case
+/// (Hangul, Han, kana, ... and emoji): the hot path meets these a lot.
+#[inline]
+fn lower(c: char) -> char {
+    if c.is_ascii() {
+        c.to_ascii_lowercase()
+    } else if c < '\u{0530}'
+        || ('\u{10A0}'..='\u{10FF}').contains(&c)
+        || ('\u{1E00}'..='\u{1FFF}').contains(&c)
+        || ('\u{2C00}'..='\u{2D2F}').contains(&c)
+        || ('\u{A640}'..='\u{A7FF}').contains(&c)
+        || ('\u{FF21}'..='\u{FF3A}').contains(&c)
+        || c >= '\u{10400}' && c < '\u{1F000}'
+    {
+        c.to_lowercase().next().unwrap_or(c)
+    } else {
+        c
     }
 }
 
@@ -466,7 +477,7 @@ mod tests {
     #[test]
     fn reaction_tokens_are_squeezed_and_split() {
         let mut out = Vec::new();
-        let mut buf = String::new();
+        let mut buf = Default::default();
         reaction_tokens(
             "ㅋㅋㅋㅋㅋ LULLLL 666666 ???? 아ㅋㅋㅋ, Pog!",
             &mut buf,

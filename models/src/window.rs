@@ -205,7 +205,7 @@ pub struct WindowAggregator {
     past: VecDeque<Past>,
     viewers: Option<u32>,
     scratch: Scratch,
-    token_buf: String,
+    token_buf: (String, String),
     union: Vec<u64>,
     late: u64,
 }
@@ -236,7 +236,7 @@ impl WindowAggregator {
             past: VecDeque::with_capacity(CONTEXT_BUCKETS + 1),
             viewers: None,
             scratch: Scratch::default(),
-            token_buf: String::new(),
+            token_buf: Default::default(),
             union: Vec::new(),
             late: 0,
         }
