@@ -37,9 +37,9 @@ from collections import defaultdict
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-INPUTS = ["act5", "act20", "act60", "chat20", "pois20", "react", "conc", "laugh", "hype",
+INPUTS = ["act5", "act20", "act60", "chat20", "pois20", "z5", "z20", "react", "conc", "laugh", "hype",
           "question", "clip", "novelty"]
-TARGET_RATE = 5.0      # clips per stream-hour the threshold aims at (README: <= 6 on kimdoe)
+TARGET_RATE = 4.0      # clips per stream-hour the threshold aims at (README: <= 6 on kimdoe)
 COOLDOWN_S = 60.0
 PRIOR_TOKENS = 400     # tokens kept in the shipped prior
 SETS = ["kimdoe", "dota2", "chatinterpreter"]
@@ -133,7 +133,8 @@ def replay(clipper, files, config):
             windows.append({"sid": sid, "t": t, "start": f["start_ms"] / 1000.0, "x": x,
                             "warm": e["warm"], "n20": f["rate_20s"] * 20.0,
                             "tokens": [(k["token"], k["chatters"]) for k in f.get("top_tokens", [])],
-                            "chatters": f["chatters"], "combined": sc["combined"]})
+                            "chatters": f["chatters"], "combined": sc["combined"],
+                            "messages": f["messages"], "channel": f["channel"]})
         elif "at" in o:
             sid = os.path.splitext(os.path.basename(o["source"]))[0]
             clips.append({"sid": sid, "t": o["at"], "score": o["score"],

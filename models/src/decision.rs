@@ -23,7 +23,7 @@ pub struct DecisionConfig {
     pub threshold: f64,
     /// Clips per hour of the channel's own chat the adaptive threshold aims at: the threshold
     /// follows the score the channel's top windows reach (its trailing quantile), never below
-    /// `floor`. 0 turns adaptation off (then `threshold` applies as written). Default 5.
+    /// `floor`. 0 turns adaptation off (then `threshold` applies as written). Default 4.
     pub target_clips_per_hour: f64,
     /// The adaptive threshold never goes below this score: a dull stream makes few clips or
     /// none. Default 0.5.
@@ -139,7 +139,7 @@ impl Default for DecisionConfig {
         let weights = Weights::shipped();
         DecisionConfig {
             threshold: weights.threshold,
-            target_clips_per_hour: 5.0,
+            target_clips_per_hour: 4.0,
             floor: 0.5,
             clip_delay_ms: 7_000,
             cooldown_ms: 60_000,

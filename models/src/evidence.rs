@@ -69,9 +69,9 @@ impl Default for EvidenceConfig {
 
 /// Names of the evidence features, in [`Evidence::vector`] order. The learned combination
 /// (`decision::Weights`) and the forest read these.
-pub const EVIDENCE_NAMES: [&str; 11] = [
-    "act5", "act20", "act60", "chat20", "pois20", "react", "conc", "laugh", "hype", "question",
-    "clip",
+pub const EVIDENCE_NAMES: [&str; 13] = [
+    "act5", "act20", "act60", "chat20", "pois20", "z5", "z20", "react", "conc", "laugh", "hype",
+    "question", "clip",
 ];
 
 /// What a window shows against the channel's own level. All 0 until the levels are warm.
@@ -85,6 +85,10 @@ pub struct Evidence {
     pub chat20: f64,
     /// Poisson tail guard: Anscombe difference of the 20 s count from its level (≈ z).
     pub pois20: f64,
+    /// Short-horizon surprise: the 5 s and 20 s counts against the mean and spread of the same
+    /// counts over the 5 minutes before (spread at least 1 message), clamped to [-5, 10].
+    pub z5: f64,
+    pub z20: f64,
     /// Reaction content: chatter shares of the window's reaction tokens × what they mean for
     /// the channel, above the channel's normal.
     pub react: f64,
@@ -112,6 +116,8 @@ impl Evidence {
             self.act60,
             self.chat20,
             self.pois20,
+            self.z5,
+            self.z20,
             self.react,
             self.conc,
             self.laugh,
@@ -164,6 +170,48 @@ impl Level {
 
     pub fn is_empty(&self) -> bool {
         self.ring.is_empty()
+    }
+}
+
+/// Mean and spread of the last `SHORT_WINDOWS` values of a count, skipping the newest `lag`
+/// (so a 20 s count is compared with counts that do not overlap it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShortStats {
+    ring: VecDeque<f64>,
+    lagged: VecDeque<f64>,
+    sum: f64,
+    sum_sq: f64,
+}
+
+/// Five minutes of 5 s windows.
+const SHORT_WINDOWS: usize = 60;
+
+impl ShortStats {
+    fn push(&mut self, x: f64, lag: usize) {
+        self.lagged.push_back(x);
+        while self.lagged.len() > lag {
+            let Some(v) = self.lagged.pop_front() else { break };
+            self.ring.push_back(v);
+            self.sum += v;
+            self.sum_sq += v * v;
+            while self.ring.len() > SHORT_WINDOWS {
+                if let Some(old) = self.ring.pop_front() {
+                    self.sum -= old;
+                    self.sum_sq -= old * old;
+                }
+            }
+        }
+    }
+
+    /// z of `x` against the ring; 0 with less than a minute of history.
+    fn z(&self, x: f64) -> f64 {
+        let n = self.ring.len() as f64;
+        if n < 12.0 {
+            return 0.0;
+        }
+        let mean = self.sum / n;
+        let var = (self.sum_sq / n - mean * mean).max(0.0);
+        ((x - mean) / var.sqrt().max(1.0)).clamp(-5.0, 10.0)
     }
 }
 
@@ -269,6 +317,10 @@ impl Lexicon {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Levels {
     pub msgs: Level,
+    #[serde(default)]
+    pub short5: ShortStats,
+    #[serde(default)]
+    pub short20: ShortStats,
     pub chatters_20s: Level,
     pub react: Ewma,
     pub conc: Ewma,
@@ -329,6 +381,8 @@ impl Levels {
             act60: lr(n60, 12.0 * m),
             chat20: lr(f64::from(w.chatters_20s), self.chatters_20s.median()),
             pois20: anscombe(n20, 4.0 * m),
+            z5: self.short5.z(n5),
+            z20: self.short20.z(n20),
             react: (react_raw - self.react.mean.max(0.0)).max(-1.0)
                 * (n5 / (n5 + a)).max(0.0)
                 * 2.0,
@@ -355,6 +409,8 @@ impl Levels {
             .push(f64::from(w.messages), cap, &mut self.scratch);
         self.chatters_20s
             .push(f64::from(w.chatters_20s), cap, &mut self.scratch);
+        self.short5.push(f64::from(w.messages), 0);
+        self.short20.push(n20, 3);
         if w.messages > 0 {
             let (react, conc) = content(w, &self.lexicon, c);
             self.react.update(react, halflife);
@@ -438,6 +494,19 @@ mod tests {
         let e = l.evidence(&window(3, 3, &[]), &c);
         assert!(e.act5 < 0.8, "{e:?}");
         assert!(e.pois20 < 3.0, "{e:?}");
+    }
+
+    #[test]
+    fn short_horizon_surprise() {
+        let c = EvidenceConfig::default();
+        let mut l = Levels::default();
+        for i in 0..80 {
+            l.learn(&window(8 + i % 3, 6, &[]), &c, 360.0);
+        }
+        let e = l.evidence(&window(30, 20, &[]), &c);
+        assert!(e.z5 > 5.0 && e.z20 > 5.0, "{e:?}");
+        let e = l.evidence(&window(9, 6, &[]), &c);
+        assert!(e.z5.abs() < 1.0, "{e:?}");
     }
 
     #[test]

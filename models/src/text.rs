@@ -333,9 +333,9 @@ fn is_clip_word(w: &str) -> bool {
 }
 
 /// Longest reaction token kept (chars); longer tokens are cut.
-const MAX_TOKEN_CHARS: usize = 24;
+const MAX_TOKEN_CHARS: usize = 16;
 /// Tokens per message looked at for reactions (reactions are short).
-const MAX_TOKENS_PER_MESSAGE: usize = 6;
+const MAX_TOKENS_PER_MESSAGE: usize = 4;
 
 /// The message's reaction tokens, language-neutral: each whitespace token lower-cased, stripped
 /// of surrounding punctuation (a token of only `?` or `!` is kept), runs squeezed to two (`ㅋㅋㅋㅋ` → `ㅋㅋ`,
@@ -478,14 +478,13 @@ mod tests {
     fn reaction_tokens_are_squeezed_and_split() {
         let mut out = Vec::new();
         let mut buf = Default::default();
-        reaction_tokens(
-            "ㅋㅋㅋㅋㅋ LULLLL 666666 ???? 아ㅋㅋㅋ, Pog!",
-            &mut buf,
-            |t| out.push(t.to_owned()),
-        );
+        for text in ["ㅋㅋㅋㅋㅋ LULLLL 666666 ????", "아ㅋㅋㅋ, Pog! a b c d e"] {
+            reaction_tokens(text, &mut buf, |t| out.push(t.to_owned()));
+        }
         assert_eq!(
             out,
-            ["ㅋㅋ", "lull", "66", "??", "아ㅋㅋ", "ㅋㅋ", "pog"].map(String::from)
+            ["ㅋㅋ", "lull", "66", "??", "아ㅋㅋ", "ㅋㅋ", "pog", "a", "b"].map(String::from),
+            "at most four tokens a message"
         );
     }
 
