@@ -4,7 +4,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ModelsError {
-    /// A parameter set failed its check (`ParamGuard::check`).
+    /// A parameter set failed its check (linfa's `ParamGuard::check`).
     #[error("invalid parameter {name}: {reason}")]
     InvalidParams { name: &'static str, reason: String },
     /// Fitting needs at least one sample.
@@ -22,6 +22,10 @@ pub enum ModelsError {
     /// A saved model decoded but its content is inconsistent.
     #[error("model file is inconsistent: {0}")]
     Inconsistent(String),
+    /// An error from linfa (or ndarray, through it); linfa's `Fit` requires that model errors
+    /// convert from it.
+    #[error(transparent)]
+    Linfa(#[from] linfa::Error),
 }
 
 pub type Result<T, E = ModelsError> = std::result::Result<T, E>;

@@ -31,20 +31,38 @@
 //! its index. The random streams differ from scikit-learn's, so individual trees differ, but the
 //! scores agree in distribution (see `tests/iforest_sklearn.rs`).
 //!
+//! # linfa and ndarray
+//!
+//! linfa has no Isolation Forest, so this one implements linfa's traits over ndarray, as linfa's
+//! own algorithms do:
+//!
+//! * [`IsolationForestParams`] (unchecked, builder methods) implements linfa's [`ParamGuard`];
+//!   checking yields [`IsolationForestValidParams`], errors are [`ModelsError`] (which wraps
+//!   `linfa::Error`, as linfa's [`Fit`] requires of an error type);
+//! * [`IsolationForestValidParams`] implements [`Fit`] on a [`DatasetBase`] whose records are an
+//!   `Array2<f64>` or an `ArrayView2<f64>` (rows = samples; targets are ignored), and linfa's
+//!   blanket impl lets the unchecked params fit directly, checking first;
+//! * [`IsolationForest`] implements [`PredictInplace`] for a batch (`Array2<f64>` or a view, to
+//!   an `Array1<f64>` of scores) and for one sample (an `Array1<f64>` or `ArrayView1<f64>`, to an
+//!   `f64`); linfa's blanket impls turn both into `predict`. Scoring one sample does not allocate,
+//!   so a view over a stack buffer scores a window with no allocation at all.
+//!
 //! # Example
 //!
 //! ```
 //! use clipper_models::iforest::IsolationForest;
-//! use clipper_models::traits::{Fit, Predict};
+//! use linfa::prelude::*;
+//! use ndarray::{array, Array1, Array2};
 //!
 //! # fn main() -> clipper_models::Result<()> {
-//! let rows: Vec<Vec<f64>> = (0..200)
-//!     .map(|i| vec![f64::from(i % 10), f64::from(i % 7)])
-//!     .collect();
-//! let forest = IsolationForest::params().n_trees(50).seed(7).fit(rows.as_slice())?;
-//! let inlier: f64 = forest.predict(&[4.0, 3.0][..]);
-//! let outlier: f64 = forest.predict(&[100.0, -50.0][..]);
+//! let records = Array2::from_shape_fn((200, 2), |(i, j)| ((i % (10 - 3 * j)) as f64));
+//! let train = DatasetBase::from(records.view());
+//! let forest = IsolationForest::params().n_trees(50).seed(7).fit(&train)?;
+//! let inlier: f64 = forest.predict(&array![4.0, 3.0]);
+//! let outlier: f64 = forest.predict(&array![100.0, -50.0].view());
 //! assert!(outlier > inlier);
+//! let scores: Array1<f64> = forest.predict(&records);
+//! assert_eq!(scores.len(), 200);
 //! # Ok(())
 //! # }
 //! ```
@@ -56,8 +74,11 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize, Serializer};
 
+use linfa::traits::{Fit, PredictInplace};
+use linfa::{DatasetBase, ParamGuard};
+use ndarray::{Array1, ArrayBase, ArrayView1, ArrayView2, Data, Ix1, Ix2};
+
 use crate::error::{ModelsError, Result};
-use crate::traits::{Fit, ParamGuard, Predict};
 
 /// Euler–Mascheroni constant (`numpy.euler_gamma`).
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
@@ -94,8 +115,8 @@ pub const DEFAULT_MAX_SAMPLES: usize = 256;
 /// Default seed.
 pub const DEFAULT_SEED: u64 = 0;
 
-/// Checked Isolation Forest parameters, obtained with [`ParamGuard::check`] from
-/// [`IsolationForestParams`]. Deserialising them validates them too.
+/// Checked Isolation Forest parameters, obtained with linfa's [`ParamGuard::check`] from
+/// [`IsolationForestParams`]. Deserialising them validates them too. They implement [`Fit`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawParams", into = "RawParams")]
 pub struct IsolationForestValidParams {
@@ -190,7 +211,10 @@ impl Default for IsolationForestParams {
 
 impl ParamGuard for IsolationForestParams {
     type Checked = IsolationForestValidParams;
+    type Error = ModelsError;
 
+    /// # Errors
+    /// [`ModelsError::InvalidParams`] naming the first offending parameter.
     fn check_ref(&self) -> Result<&Self::Checked> {
         self.0.validate()?;
         Ok(&self.0)
@@ -284,19 +308,19 @@ struct Tree {
 }
 
 impl Tree {
-    /// Path length of `x` (depth of its leaf plus `c(n_leaf)`).
+    /// Path length of the sample whose feature `j` is `x(j)` (depth of its leaf plus
+    /// `c(n_leaf)`).
     ///
     /// Children come after their parent (checked on deserialisation), so the walk ends. A
-    /// missing feature or `NaN` compares false and goes right.
+    /// missing feature (`x` returns `NaN`) or a `NaN` value compares false and goes right.
     #[inline]
-    fn path_length(&self, x: &[f64]) -> f64 {
+    fn path_length(&self, x: impl Fn(usize) -> f64) -> f64 {
         let mut i = 0usize;
         while let Some(node) = self.nodes.get(i) {
             if node.left == 0 {
                 return node.value;
             }
-            let v = x.get(node.feature as usize).copied().unwrap_or(f64::NAN);
-            let go_left = v <= node.value;
+            let go_left = x(node.feature as usize) <= node.value;
             i = node.left as usize + usize::from(!go_left);
         }
         f64::NAN
@@ -379,8 +403,9 @@ impl TreeRepr {
 }
 
 /// Grows the trees of one forest.
-struct TreeBuilder<'a, S> {
-    records: &'a [S],
+struct TreeBuilder<'a> {
+    /// Training samples, one per row.
+    records: ArrayView2<'a, f64>,
     max_depth: usize,
     /// Feature indices, permuted in place while drawing features without replacement.
     features: Vec<usize>,
@@ -395,7 +420,7 @@ struct Pending {
     depth: usize,
 }
 
-impl<S: AsRef<[f64]>> TreeBuilder<'_, S> {
+impl TreeBuilder<'_> {
     /// Grows one tree on the row indices `samples` (reordered in place).
     fn grow(&mut self, rng: &mut ChaCha8Rng, samples: &mut [usize]) -> Tree {
         let mut nodes = vec![Node::leaf(0.0)];
@@ -419,9 +444,8 @@ impl<S: AsRef<[f64]>> TreeBuilder<'_, S> {
                         Node::leaf(p.depth as f64 + average_path_length(node_samples.len()));
                 }
                 Some((feature, threshold)) => {
-                    let records = self.records;
-                    let n_left =
-                        partition(node_samples, |r| records[r].as_ref()[feature] <= threshold);
+                    let column = self.records.column(feature);
+                    let n_left = partition(node_samples, |r| column[r] <= threshold);
                     let left = nodes.len();
                     nodes.push(Node::leaf(0.0));
                     nodes.push(Node::leaf(0.0));
@@ -471,9 +495,10 @@ impl<S: AsRef<[f64]>> TreeBuilder<'_, S> {
     }
 
     fn min_max(&self, samples: &[usize], feature: usize) -> (f64, f64) {
+        let column = self.records.column(feature);
         samples
             .iter()
-            .map(|&r| self.records[r].as_ref()[feature])
+            .map(|&r| column[r])
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
                 (lo.min(v), hi.max(v))
             })
@@ -516,10 +541,12 @@ fn partition(samples: &mut [usize], mut goes_left: impl FnMut(usize) -> bool) ->
 
 /// A fitted Isolation Forest.
 ///
-/// Score one sample with [`Predict<&[f64], f64>`](Predict) (infallible, allocation-free; `NaN`
-/// for a sample of the wrong dimension) or [`IsolationForest::score`] (checked), a batch with
-/// [`Predict<&[S], Vec<f64>>`](Predict). Scores are in `(0, 1)`, higher = more anomalous; see
-/// the [module docs](self) for the exact definition and the relation to scikit-learn.
+/// Score with linfa's `predict` (from the [`PredictInplace`] impls): one sample, an
+/// `Array1<f64>` or `ArrayView1<f64>`, gives an `f64` (infallible, allocation-free; `NaN` for a
+/// sample of the wrong dimension); a batch, an `Array2<f64>` or `ArrayView2<f64>` with one sample
+/// per row, gives an `Array1<f64>`. [`IsolationForest::score`] is the checked one-sample version
+/// over a slice. Scores are in `(0, 1)`, higher = more anomalous; see the [module docs](self) for
+/// the exact definition and the relation to scikit-learn.
 ///
 /// Serialises as `{ "n_features", "max_samples", "trees": [{ "feature", "left", "value" }] }`;
 /// deserialisation validates the trees, so a decoded forest never panics or loops.
@@ -631,12 +658,25 @@ impl IsolationForest {
                 got: x.len(),
             });
         }
-        Ok(self.score_unchecked(x))
+        Ok(self.score_with(|j| x.get(j).copied().unwrap_or(f64::NAN)))
     }
 
-    /// Score of a sample already known to have the right dimension.
+    /// Score of one sample, `NaN` for the wrong dimension. A contiguous sample is walked as a
+    /// slice (the common case: a row of a standard-layout array, a view over a buffer).
     #[inline]
-    fn score_unchecked(&self, x: &[f64]) -> f64 {
+    fn score_sample(&self, x: ArrayView1<'_, f64>) -> f64 {
+        if x.len() != self.n_features {
+            return f64::NAN;
+        }
+        match x.as_slice() {
+            Some(s) => self.score_with(|j| s.get(j).copied().unwrap_or(f64::NAN)),
+            None => self.score_with(|j| x.get(j).copied().unwrap_or(f64::NAN)),
+        }
+    }
+
+    /// Score of the sample whose feature `j` is `x(j)`, known to have the right dimension.
+    #[inline]
+    fn score_with(&self, x: impl Fn(usize) -> f64 + Copy) -> f64 {
         let total: f64 = self.trees.iter().map(|t| t.path_length(x)).sum();
         if self.denominator > 0.0 {
             (-(total / self.denominator)).exp2()
@@ -647,50 +687,62 @@ impl IsolationForest {
     }
 }
 
-impl Predict<&[f64], f64> for IsolationForest {
-    /// Anomaly score of one sample; `NaN` if `x` has the wrong dimension (use
+/// One sample: `forest.predict(&sample)` with `sample` an `Array1<f64>` or `ArrayView1<f64>`.
+impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix1>, f64> for IsolationForest {
+    /// Anomaly score of one sample; `NaN` if it has the wrong dimension (use
     /// [`IsolationForest::score`] for a checked version). A `NaN` feature value goes right at
     /// every split on that feature. Does not allocate.
     #[inline]
-    fn predict(&self, x: &[f64]) -> f64 {
-        if x.len() != self.n_features {
-            return f64::NAN;
+    fn predict_inplace<'a>(&'a self, x: &'a ArrayBase<D, Ix1>, y: &mut f64) {
+        *y = self.score_sample(x.view());
+    }
+
+    /// `NaN`, overwritten by [`PredictInplace::predict_inplace`].
+    #[inline]
+    fn default_target(&self, _x: &ArrayBase<D, Ix1>) -> f64 {
+        f64::NAN
+    }
+}
+
+/// A batch: `forest.predict(&records)` with one sample per row of an `Array2<f64>` or
+/// `ArrayView2<f64>`, giving an `Array1<f64>` of scores.
+impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for IsolationForest {
+    /// Anomaly scores of the rows of `x`, all `NaN` if the rows have the wrong dimension.
+    ///
+    /// # Panics
+    /// When `y` does not have one element per row of `x` (as linfa's own models).
+    fn predict_inplace<'a>(&'a self, x: &'a ArrayBase<D, Ix2>, y: &mut Array1<f64>) {
+        assert_eq!(
+            x.nrows(),
+            y.len(),
+            "the number of samples must match the number of targets"
+        );
+        for (row, out) in x.rows().into_iter().zip(y.iter_mut()) {
+            *out = self.score_sample(row);
         }
-        self.score_unchecked(x)
+    }
+
+    fn default_target(&self, x: &ArrayBase<D, Ix2>) -> Array1<f64> {
+        Array1::from_elem(x.nrows(), f64::NAN)
     }
 }
 
-impl<S: AsRef<[f64]>> Predict<&[S], Vec<f64>> for IsolationForest {
-    /// Anomaly scores of a batch of samples, `NaN` for rows of the wrong dimension.
-    fn predict(&self, records: &[S]) -> Vec<f64> {
-        records
-            .iter()
-            .map(|r| {
-                let x = r.as_ref();
-                if x.len() == self.n_features {
-                    self.score_unchecked(x)
-                } else {
-                    f64::NAN
-                }
-            })
-            .collect()
-    }
-}
-
-impl<S: AsRef<[f64]>> Fit<&[S]> for IsolationForestValidParams {
+/// Fitting on a dataset whose records are an `Array2<f64>` or `ArrayView2<f64>`, one sample per
+/// row; the targets (if any) are ignored. The unchecked [`IsolationForestParams`] fit too, through
+/// linfa's blanket impl over [`ParamGuard`], which checks them first.
+impl<D: Data<Elem = f64>, T> Fit<ArrayBase<D, Ix2>, T, ModelsError> for IsolationForestValidParams {
     type Object = IsolationForest;
 
-    /// Fits a forest on the rows of `records` (any `AsRef<[f64]>` rows: `Vec<f64>`, `&[f64]`,
-    /// arrays).
+    /// Fits a forest on the rows of `dataset.records`.
     ///
     /// # Errors
     /// * [`ModelsError::EmptyTrainingSet`] for no rows;
-    /// * [`ModelsError::DimensionMismatch`] when a row's length differs from the first row's;
     /// * [`ModelsError::InvalidParams`] (`name: "records"`) for rows with no features or with a
     ///   `NaN` or infinite value.
-    fn fit(&self, records: &[S]) -> Result<IsolationForest> {
+    fn fit(&self, dataset: &DatasetBase<ArrayBase<D, Ix2>, T>) -> Result<IsolationForest> {
+        let records = dataset.records.view();
         let n_features = validate_records(records)?;
-        let n = records.len();
+        let n = records.nrows();
         let psi = self.max_samples.min(n);
         if psi > MAX_SUBSAMPLE {
             return Err(ModelsError::InvalidParams {
@@ -725,46 +777,23 @@ impl<S: AsRef<[f64]>> Fit<&[S]> for IsolationForestValidParams {
     }
 }
 
-impl<S: AsRef<[f64]>> Fit<&[S]> for IsolationForestParams {
-    type Object = IsolationForest;
-
-    /// Checks the parameters, then fits as [`IsolationForestValidParams`] does.
-    ///
-    /// # Errors
-    /// [`ModelsError::InvalidParams`] for invalid parameters, otherwise as
-    /// [`IsolationForestValidParams`]'s [`Fit`].
-    fn fit(&self, records: &[S]) -> Result<IsolationForest> {
-        self.check_ref()?.fit(records)
+/// Checks the training rows; returns their dimension.
+fn validate_records(records: ArrayView2<'_, f64>) -> Result<usize> {
+    let (n, n_features) = records.dim();
+    if n == 0 {
+        return Err(ModelsError::EmptyTrainingSet);
     }
-}
-
-/// Checks the training rows; returns their common dimension.
-fn validate_records<S: AsRef<[f64]>>(records: &[S]) -> Result<usize> {
-    let n_features = records
-        .first()
-        .ok_or(ModelsError::EmptyTrainingSet)?
-        .as_ref()
-        .len();
     if n_features == 0 || u32::try_from(n_features).is_err() {
         return Err(ModelsError::InvalidParams {
             name: "records",
             reason: format!("samples must have 1..=u32::MAX features, got {n_features}"),
         });
     }
-    for (i, row) in records.iter().enumerate() {
-        let row = row.as_ref();
-        if row.len() != n_features {
-            return Err(ModelsError::DimensionMismatch {
-                expected: n_features,
-                got: row.len(),
-            });
-        }
-        if let Some((j, v)) = row.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ModelsError::InvalidParams {
-                name: "records",
-                reason: format!("row {i}, feature {j} is {v}; values must be finite"),
-            });
-        }
+    if let Some(((i, j), v)) = records.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(ModelsError::InvalidParams {
+            name: "records",
+            reason: format!("row {i}, feature {j} is {v}; values must be finite"),
+        });
     }
     Ok(n_features)
 }
@@ -773,17 +802,30 @@ fn validate_records<S: AsRef<[f64]>>(records: &[S]) -> Result<usize> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use linfa::traits::Predict;
+    use ndarray::{array, Array2, Axis, ShapeBuilder, Slice};
     use proptest::prelude::*;
     use rand::Rng;
 
+    /// Rows as a matrix (the rows must have equal lengths).
+    fn matrix(rows: &[Vec<f64>]) -> Array2<f64> {
+        let d = rows.first().map_or(0, Vec::len);
+        Array2::from_shape_vec((rows.len(), d), rows.concat()).unwrap()
+    }
+
+    /// Fits on an owned matrix.
+    fn fit(params: &IsolationForestParams, records: Array2<f64>) -> Result<IsolationForest> {
+        params.fit(&DatasetBase::from(records))
+    }
+
     /// Deterministic pseudo-random cloud around the origin plus a few far outliers at the end.
-    fn cloud(n_inliers: usize, outliers: &[[f64; 3]]) -> Vec<Vec<f64>> {
+    fn cloud(n_inliers: usize, outliers: &[[f64; 3]]) -> Array2<f64> {
         let mut rng = ChaCha8Rng::seed_from_u64(99);
         let mut rows: Vec<Vec<f64>> = (0..n_inliers)
             .map(|_| (0..3).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect())
             .collect();
         rows.extend(outliers.iter().map(|o| o.to_vec()));
-        rows
+        matrix(&rows)
     }
 
     #[test]
@@ -856,45 +898,36 @@ mod tests {
     #[test]
     fn fit_errors() {
         let params = IsolationForest::params();
-        let empty: &[Vec<f64>] = &[];
         assert!(matches!(
-            params.fit(empty),
+            fit(&params, Array2::zeros((0, 2))),
             Err(ModelsError::EmptyTrainingSet)
         ));
 
-        let ragged = vec![vec![1.0, 2.0], vec![1.0, 2.0, 3.0]];
-        assert!(matches!(
-            params.fit(ragged.as_slice()),
-            Err(ModelsError::DimensionMismatch {
-                expected: 2,
-                got: 3
-            })
-        ));
-
         for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-            let rows = vec![vec![1.0, 2.0], vec![3.0, bad]];
-            let err = params.fit(rows.as_slice()).unwrap_err();
-            assert!(matches!(
-                err,
-                ModelsError::InvalidParams {
-                    name: "records",
-                    ..
-                }
-            ));
+            let err = fit(&params, array![[1.0, 2.0], [3.0, bad]]).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ModelsError::InvalidParams {
+                        name: "records",
+                        ref reason,
+                    } if reason.starts_with("row 1, feature 1")
+                ),
+                "{err}"
+            );
         }
 
-        let no_features: Vec<Vec<f64>> = vec![vec![], vec![]];
         assert!(matches!(
-            params.fit(no_features.as_slice()),
+            fit(&params, Array2::zeros((2, 0))),
             Err(ModelsError::InvalidParams {
                 name: "records",
                 ..
             })
         ));
 
-        let rows = vec![vec![1.0], vec![2.0]];
+        // The unchecked params are checked first (linfa's blanket `Fit` over `ParamGuard`).
         assert!(matches!(
-            params.clone().n_trees(0).fit(rows.as_slice()),
+            fit(&params.clone().n_trees(0), array![[1.0], [2.0]]),
             Err(ModelsError::InvalidParams {
                 name: "n_trees",
                 ..
@@ -906,31 +939,57 @@ mod tests {
     fn deterministic_given_seed() {
         let rows = cloud(300, &[[5.0, 5.0, 5.0]]);
         let params = IsolationForest::params().n_trees(30).max_samples(64);
-        let a = params.clone().seed(11).fit(rows.as_slice()).unwrap();
-        let b = params.clone().seed(11).fit(rows.as_slice()).unwrap();
-        let c = params.seed(12).fit(rows.as_slice()).unwrap();
+        let a = fit(&params.clone().seed(11), rows.clone()).unwrap();
+        let b = fit(&params.clone().seed(11), rows.clone()).unwrap();
+        let c = fit(&params.seed(12), rows.clone()).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
-        let sa: Vec<f64> = a.predict(rows.as_slice());
-        let sb: Vec<f64> = b.predict(rows.as_slice());
+        let sa: Array1<f64> = a.predict(&rows);
+        let sb: Array1<f64> = b.predict(&rows);
         assert_eq!(sa, sb);
+    }
+
+    #[test]
+    fn views_and_layouts_fit_and_score_alike() {
+        let rows = cloud(300, &[[5.0, 5.0, 5.0]]);
+        let params = IsolationForest::params().n_trees(20).seed(3);
+        let owned = fit(&params, rows.clone()).unwrap();
+        // A view, and the same data in column-major order, give the same forest.
+        let from_view = params.fit(&DatasetBase::from(rows.view())).unwrap();
+        let mut fortran = Array2::zeros(rows.raw_dim().f());
+        fortran.assign(&rows);
+        let from_fortran = fit(&params, fortran.clone()).unwrap();
+        assert_eq!(owned, from_view);
+        assert_eq!(owned, from_fortran);
+        // Non-contiguous samples (rows of a column-major array) score as contiguous ones.
+        let batch: Array1<f64> = owned.predict(&rows);
+        let strided: Array1<f64> = owned.predict(&fortran);
+        assert_eq!(batch, strided);
+        assert!(fortran.row(300).as_slice().is_none());
+        let one: f64 = owned.predict(&fortran.row(300));
+        assert_eq!(one, batch[300]);
+        // A sub-view of a batch.
+        // (No `s!`: its expansion is rejected by `forbid(unsafe_code)`.)
+        let tail: Array1<f64> = owned.predict(&rows.slice_axis(Axis(0), Slice::from(290..)));
+        assert_eq!(tail, batch.slice_axis(Axis(0), Slice::from(290..)));
+        // linfa's dataset prediction carries the scores as targets.
+        let ds = owned.predict(DatasetBase::from(rows.view()));
+        assert_eq!(ds.targets, batch);
     }
 
     #[test]
     fn scores_in_unit_interval_and_outlier_ranks_first() {
         let rows = cloud(500, &[[6.0, -6.0, 6.0], [-5.0, 7.0, -6.0]]);
-        let forest = IsolationForest::params()
-            .seed(1)
-            .fit(rows.as_slice())
-            .unwrap();
+        let forest = fit(&IsolationForest::params().seed(1), rows.clone()).unwrap();
         assert_eq!(forest.n_features(), 3);
         assert_eq!(forest.n_trees(), 100);
         assert_eq!(forest.max_samples(), 256);
 
-        let scores: Vec<f64> = forest.predict(rows.as_slice());
+        let scores: Array1<f64> = forest.predict(&rows);
         assert!(scores.iter().all(|&s| s > 0.0 && s < 1.0));
-        let max_inlier = scores[..500].iter().copied().fold(f64::MIN, f64::max);
-        let mean_inlier = scores[..500].iter().sum::<f64>() / 500.0;
+        let inliers = scores.slice_axis(Axis(0), Slice::from(..500));
+        let max_inlier = inliers.fold(f64::MIN, |a, &b| a.max(b));
+        let mean_inlier = inliers.sum() / 500.0;
         assert!(scores[500] > max_inlier && scores[501] > max_inlier);
         assert!(scores[500] > 0.6, "outlier score {}", scores[500]);
         assert!(mean_inlier < 0.5, "mean inlier score {mean_inlier}");
@@ -939,45 +998,40 @@ mod tests {
         let centre = forest.score(&[0.0, 0.0, 0.0]).unwrap();
         let far = forest.score(&[50.0, 50.0, -50.0]).unwrap();
         assert!(far > centre);
-        // The single-sample impl agrees with the batch impl.
-        let one: f64 = forest.predict(rows[500].as_slice());
+        // The single-sample impl agrees with the batch impl and the checked score.
+        let one: f64 = forest.predict(&rows.row(500));
         assert_eq!(one, scores[500]);
+        assert_eq!(forest.score(&rows.row(500).to_vec()).unwrap(), one);
+        let buf = [6.0, -6.0, 6.0];
+        let on_stack: f64 = forest.predict(&ArrayView1::from(&buf));
+        assert_eq!(on_stack, one);
     }
 
     #[test]
     fn small_and_degenerate_training_sets() {
         // ψ = n < max_samples.
-        let rows = cloud(10, &[]);
-        let forest = IsolationForest::params().fit(rows.as_slice()).unwrap();
+        let forest = fit(&IsolationForest::params(), cloud(10, &[])).unwrap();
         assert_eq!(forest.max_samples(), 10);
 
         // All rows identical: every tree is one leaf, every score is 2^-1.
-        let same = vec![vec![1.0, 2.0]; 50];
-        let forest = IsolationForest::params().fit(same.as_slice()).unwrap();
+        let same = Array2::from_shape_fn((50, 2), |(_, j)| [1.0, 2.0][j]);
+        let forest = fit(&IsolationForest::params(), same).unwrap();
         assert!(forest.trees.iter().all(|t| t.nodes.len() == 1));
         assert!((forest.score(&[1.0, 2.0]).unwrap() - 0.5).abs() < 1e-12);
         assert!((forest.score(&[100.0, 2.0]).unwrap() - 0.5).abs() < 1e-12);
 
         // One row: c(1) = 0, score 0.5 as in scikit-learn.
-        let one = [[3.0]];
-        let forest = IsolationForest::params().fit(&one[..]).unwrap();
+        let forest = fit(&IsolationForest::params(), array![[3.0]]).unwrap();
         assert_eq!(forest.score(&[3.0]).unwrap(), 0.5);
 
-        // Rows as slices.
-        let a = [1.0, 2.0];
-        let b = [3.0, 4.0];
-        let slices: Vec<&[f64]> = vec![&a, &b];
-        let forest = IsolationForest::params().fit(slices.as_slice()).unwrap();
+        // Two rows.
+        let forest = fit(&IsolationForest::params(), array![[1.0, 2.0], [3.0, 4.0]]).unwrap();
         assert_eq!(forest.max_samples(), 2);
     }
 
     #[test]
     fn tree_structure_respects_depth_limit_and_counts() {
-        let rows = cloud(1000, &[]);
-        let forest = IsolationForest::params()
-            .n_trees(10)
-            .fit(rows.as_slice())
-            .unwrap();
+        let forest = fit(&IsolationForest::params().n_trees(10), cloud(1000, &[])).unwrap();
         for tree in &forest.trees {
             // At most 2ψ − 1 nodes; leaf paths ≤ max depth 8 + c(256).
             assert!(tree.nodes.len() < 2 * 256);
@@ -989,11 +1043,7 @@ mod tests {
 
     #[test]
     fn wrong_dimension_at_prediction() {
-        let rows = cloud(50, &[]);
-        let forest = IsolationForest::params()
-            .n_trees(5)
-            .fit(rows.as_slice())
-            .unwrap();
+        let forest = fit(&IsolationForest::params().n_trees(5), cloud(50, &[])).unwrap();
         assert!(matches!(
             forest.score(&[1.0]),
             Err(ModelsError::DimensionMismatch {
@@ -1001,11 +1051,12 @@ mod tests {
                 got: 1
             })
         ));
-        let short = [1.0, 2.0];
-        let s = forest.predict(&short[..]);
+        let s: f64 = forest.predict(&array![1.0, 2.0]);
         assert!(s.is_nan());
-        let batch: Vec<f64> = forest.predict(&[vec![0.0; 3], vec![0.0; 4]][..]);
-        assert!(batch[0] > 0.0 && batch[1].is_nan());
+        let batch: Array1<f64> = forest.predict(&Array2::zeros((2, 4)));
+        assert!(batch.iter().all(|s| s.is_nan()));
+        let batch: Array1<f64> = forest.predict(&Array2::zeros((2, 3)));
+        assert!(batch.iter().all(|&s| s > 0.0));
         // NaN features do not panic.
         assert!(forest.score(&[f64::NAN; 3]).unwrap().is_finite());
     }
@@ -1013,17 +1064,13 @@ mod tests {
     #[test]
     fn forest_serde_roundtrip() {
         let rows = cloud(200, &[[4.0, 4.0, 4.0]]);
-        let forest = IsolationForest::params()
-            .n_trees(20)
-            .seed(5)
-            .fit(rows.as_slice())
-            .unwrap();
+        let forest = fit(&IsolationForest::params().n_trees(20).seed(5), rows.clone()).unwrap();
         let json = serde_json::to_string(&forest).unwrap();
         let back: IsolationForest = serde_json::from_str(&json).unwrap();
         assert_eq!(back.n_features(), 3);
         assert_eq!(back.n_trees(), 20);
-        let before: Vec<f64> = forest.predict(rows.as_slice());
-        let after: Vec<f64> = back.predict(rows.as_slice());
+        let before: Array1<f64> = forest.predict(&rows);
+        let after: Array1<f64> = back.predict(&rows);
         for (x, y) in before.iter().zip(&after) {
             assert!((x - y).abs() < 1e-12);
         }
@@ -1069,12 +1116,8 @@ mod tests {
             probe in prop::collection::vec(-1e7f64..1e7, 2),
             seed in any::<u64>(),
         ) {
-            let forest = IsolationForest::params()
-                .n_trees(10)
-                .max_samples(32)
-                .seed(seed)
-                .fit(rows.as_slice())
-                .unwrap();
+            let params = IsolationForest::params().n_trees(10).max_samples(32).seed(seed);
+            let forest = fit(&params, matrix(&rows)).unwrap();
             let s = forest.score(&probe).unwrap();
             prop_assert!(s > 0.0 && s < 1.0, "score {}", s);
             for row in &rows {
@@ -1087,10 +1130,10 @@ mod tests {
         fn prop_extreme_finite_values_do_not_panic(
             a in prop::num::f64::NORMAL, b in prop::num::f64::NORMAL, seed in any::<u64>(),
         ) {
-            let rows = vec![vec![a, -b], vec![-a, b], vec![f64::MAX, f64::MIN], vec![0.0, 0.0]];
-            let forest = IsolationForest::params().n_trees(5).seed(seed).fit(rows.as_slice()).unwrap();
-            for row in &rows {
-                let s = forest.score(row).unwrap();
+            let rows = array![[a, -b], [-a, b], [f64::MAX, f64::MIN], [0.0, 0.0]];
+            let forest = fit(&IsolationForest::params().n_trees(5).seed(seed), rows.clone()).unwrap();
+            for row in rows.rows() {
+                let s: f64 = forest.predict(&row);
                 prop_assert!(s > 0.0 && s < 1.0);
             }
         }

@@ -10,7 +10,7 @@
 //! | per-message text signals (laughter, hype, `?`, copypasta fingerprint) | [`text`] |
 //! | per-channel emote vocabulary | [`emotes`] |
 //! | window aggregation (`record`/`flush`), named features | [`window`] |
-//! | Isolation Forest (params → check → fit → predict) | [`iforest`], [`traits`] |
+//! | Isolation Forest on linfa's traits and ndarray (params → check → fit → predict) | [`iforest`] |
 //! | scale-free evidence: trailing levels, learned reaction lexicon | [`evidence`] |
 //! | per-channel model: levels, scaler, forest, buffer, persistence | [`model`] |
 //! | learned combination, clip span, cooldown/merge, `!testclip` | [`decision`] |
@@ -32,7 +32,6 @@ pub mod model;
 pub mod pipeline;
 pub mod scorer;
 pub mod text;
-pub mod traits;
 pub mod window;
 pub mod wire;
 

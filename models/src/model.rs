@@ -7,14 +7,25 @@
 //! that it never stalls scoring: [`ChannelModel::training_job`] takes a snapshot that can be fitted
 //! anywhere (inline in replay, on a blocking thread live, in a Lambda) and
 //! [`ChannelModel::install`] swaps the result in.
+//!
+//! The numeric side is ndarray, with linfa's traits: the training buffer is one `Array2<f64>`
+//! used as a ring ([`TrainingRing`], one row per window, columns in [`FEATURE_NAMES`] order), a
+//! [`TrainingJob`] carries an `Array2` snapshot, the [`StandardScaler`] fits on it and scales it
+//! in place (linfa's [`Transformer`]), and the Isolation Forest fits on a linfa `DatasetBase` of
+//! it. Scoring a window ([`Fitted::score`]) scales into a stack buffer and predicts on an
+//! `ArrayView1` over it: no allocation per window. Saved files keep format 2 unchanged: the
+//! buffer is still written, and read, as a JSON array of rows (`"buffer":[[...],[...]]`, oldest
+//! first).
 
 use crate::error::{ModelsError, Result};
 use crate::evidence::{Evidence, EvidenceConfig, Levels};
 use crate::iforest::{IsolationForest, IsolationForestParams};
-use crate::traits::{Fit, ParamGuard, Predict};
 use crate::window::WindowFeatures;
-use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
+use linfa::traits::{Fit, Predict, Transformer};
+use linfa::DatasetBase;
+use ndarray::{Array2, ArrayBase, ArrayView1, Axis, Data, Ix2, Slice};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Version of the serialised model; a file of another version is refused with a clear error.
 /// Format 1 (z-score baseline) files are migrated on load: learned emotes and counters are
@@ -140,7 +151,16 @@ pub fn feature_vector(w: &WindowFeatures, e: &Evidence) -> [f64; FEATURE_NAMES.l
     ]
 }
 
-/// Per-feature standardisation fitted with the forest.
+/// Per-feature standardisation fitted with the forest: `(x - mean) / scale`, with `scale` the
+/// population standard deviation, or 1 for a feature without variance (so a constant feature
+/// maps to about 0, up to the rounding of its mean, never to `NaN`).
+///
+/// Ours, on ndarray, rather than `linfa-preprocessing`'s `LinearScaler::standard`, which would do
+/// the same (it also maps a zero deviation to 1) but pulls in `linfa-linalg`, `ndarray-stats`,
+/// `ndarray-rand`, `regex`, `encoding` and `unicode-normalization` (and `serde_regex` for serde)
+/// for these few lines, serialises differently (ndarray's `{"v","dim","data"}` arrays, so saved
+/// models would need migrating), and scales one sample only as an owned `Array2`, an allocation
+/// per window where [`StandardScaler::transform_into`] writes into a caller's buffer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StandardScaler {
     pub mean: Vec<f64>,
@@ -148,24 +168,25 @@ pub struct StandardScaler {
 }
 
 impl StandardScaler {
-    pub fn fit(rows: &[Vec<f64>]) -> Result<Self> {
-        let first = rows.first().ok_or(ModelsError::EmptyTrainingSet)?;
-        let d = first.len();
-        let n = rows.len() as f64;
+    /// Fits on the rows of `records` (one sample per row).
+    ///
+    /// # Errors
+    /// [`ModelsError::EmptyTrainingSet`] for no rows.
+    pub fn fit<D: Data<Elem = f64>>(records: &ArrayBase<D, Ix2>) -> Result<Self> {
+        let (n, d) = records.dim();
+        if n == 0 {
+            return Err(ModelsError::EmptyTrainingSet);
+        }
+        // Row by row, in order: the same sums as the scaler had over `Vec` rows.
+        let n = n as f64;
         let mut mean = vec![0.0; d];
-        for r in rows {
-            if r.len() != d {
-                return Err(ModelsError::DimensionMismatch {
-                    expected: d,
-                    got: r.len(),
-                });
-            }
+        for r in records.rows() {
             for (m, x) in mean.iter_mut().zip(r) {
                 *m += x / n;
             }
         }
         let mut var = vec![0.0; d];
-        for r in rows {
+        for r in records.rows() {
             for ((v, x), m) in var.iter_mut().zip(r).zip(&mean) {
                 *v += (x - m).powi(2) / n;
             }
@@ -177,10 +198,23 @@ impl StandardScaler {
         Ok(StandardScaler { mean, scale })
     }
 
+    /// Scales one sample into `out` (allocation-free).
     pub fn transform_into(&self, x: &[f64], out: &mut [f64]) {
         for (((o, x), m), s) in out.iter_mut().zip(x).zip(&self.mean).zip(&self.scale) {
             *o = (x - m) / s;
         }
+    }
+}
+
+/// Scales a batch in place (columns beyond the fitted dimension are left as they are).
+impl Transformer<Array2<f64>, Array2<f64>> for StandardScaler {
+    fn transform(&self, mut records: Array2<f64>) -> Array2<f64> {
+        for mut row in records.rows_mut() {
+            for ((x, m), s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+                *x = (*x - m) / s;
+            }
+        }
+        records
     }
 }
 
@@ -201,11 +235,14 @@ pub struct Fitted {
 
 impl Fitted {
     /// Raw Isolation Forest score (0..1, higher is more anomalous) of a feature vector.
+    ///
+    /// Allocation-free: the vector is scaled into a stack buffer and scored through an
+    /// `ArrayView1` over it (see the `scoring_allocs` test).
     pub fn score(&self, x: &[f64]) -> f64 {
         let mut buf = [0.0; FEATURE_NAMES.len()];
         let n = x.len().min(buf.len());
         self.scaler.transform_into(&x[..n], &mut buf[..n]);
-        self.forest.predict(&buf[..n])
+        self.forest.predict(&ArrayView1::from(&buf[..n]))
     }
 
     /// Score relative to the channel's own spread: 0 at the median window, 1 at the 99th
@@ -218,7 +255,8 @@ impl Fitted {
 /// A snapshot to fit, detached from the model so it can run anywhere.
 #[derive(Debug, Clone)]
 pub struct TrainingJob {
-    pub rows: Vec<Vec<f64>>,
+    /// The training windows, oldest first, one row each ([`FEATURE_NAMES`] columns).
+    pub rows: Array2<f64>,
     pub params: IsolationForestParams,
 }
 
@@ -226,35 +264,140 @@ impl TrainingJob {
     /// Fit scaler and forest. Pure and deterministic.
     pub fn run(self) -> Result<Fitted> {
         let scaler = StandardScaler::fit(&self.rows)?;
-        let d = scaler.mean.len();
-        let scaled: Vec<Vec<f64>> = self
-            .rows
-            .iter()
-            .map(|r| {
-                let mut o = vec![0.0; d];
-                scaler.transform_into(r, &mut o);
-                o
-            })
-            .collect();
-        let forest = self.params.check()?.fit(scaled.as_slice())?;
+        let trained_rows = self.rows.nrows();
+        let train = DatasetBase::from(scaler.transform(self.rows));
+        let forest: IsolationForest = self.params.fit(&train)?;
         // The score spread comes from an even subsample: enough for a median and a 99th
         // percentile, and it keeps refits cheap on a full buffer.
-        let step = (scaled.len() / 512).max(1);
-        let mut scores: Vec<f64> = scaled
-            .iter()
-            .step_by(step)
-            .map(|r| forest.predict(r.as_slice()))
-            .collect();
+        // (ndarray's `s!` expands to code that `forbid(unsafe_code)` rejects: no `s!` here.)
+        let step = (trained_rows / 512).max(1) as isize;
+        let sample = train
+            .records
+            .slice_axis(Axis(0), Slice::from(..).step_by(step));
+        let mut scores = forest.predict(&sample).into_raw_vec_and_offset().0;
         scores.sort_unstable_by(f64::total_cmp);
         let q = |p: f64| scores[((scores.len() - 1) as f64 * p).round() as usize];
         Ok(Fitted {
             score_median: q(0.5),
             score_p99: q(0.99),
             trained_on: scores.len(),
-            trained_rows: self.rows.len(),
+            trained_rows,
             scaler,
             forest,
         })
+    }
+}
+
+/// The training buffer: the last windows' feature vectors, one row each, in one `Array2` used
+/// as a ring.
+///
+/// Rows are appended until the capacity is reached (amortised growth; the array is then
+/// compacted to exactly the capacity), after which each new window overwrites the oldest row,
+/// at `head`. Serialises as a JSON array of rows, oldest first, which is what format 2 wrote
+/// for its `VecDeque<Vec<f64>>`: files stay readable both ways.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingRing {
+    rows: Array2<f64>,
+    /// Index of the oldest row (0 until the ring has wrapped).
+    head: usize,
+}
+
+impl Default for TrainingRing {
+    fn default() -> Self {
+        TrainingRing {
+            rows: Array2::zeros((0, FEATURE_NAMES.len())),
+            head: 0,
+        }
+    }
+}
+
+impl TrainingRing {
+    /// Number of windows held.
+    pub fn len(&self) -> usize {
+        self.rows.nrows()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.nrows() == 0
+    }
+
+    /// Width of the rows (what a decoded file held; [`FEATURE_NAMES`]`.len()` otherwise).
+    pub fn n_features(&self) -> usize {
+        self.rows.ncols()
+    }
+
+    /// Adds a window, overwriting the oldest once `capacity` windows are held.
+    fn push(&mut self, x: &[f64; FEATURE_NAMES.len()], capacity: usize) {
+        let x = ArrayView1::from(x);
+        if self.rows.ncols() != x.len() {
+            // Only a file decoded without `ChannelModel::from_json`'s checks gets here.
+            *self = TrainingRing::default();
+        }
+        let n = self.rows.nrows();
+        if n < capacity.max(1) {
+            if self.rows.push_row(x).is_err() {
+                // Not reachable: the widths match. Start afresh rather than panic.
+                *self = TrainingRing::default();
+                return;
+            }
+            if n + 1 == capacity {
+                // Drop the growth slack: a full ring holds exactly `capacity` rows.
+                self.rows = self.rows.to_owned();
+            }
+        } else {
+            self.rows.row_mut(self.head).assign(&x);
+            self.head = (self.head + 1) % n;
+        }
+    }
+
+    /// The rows in order, oldest first.
+    fn oldest_first(&self) -> impl Iterator<Item = ArrayView1<'_, f64>> {
+        let n = self.rows.nrows();
+        (0..n).map(move |i| self.rows.row((self.head + i) % n))
+    }
+
+    /// A copy of the rows, oldest first.
+    fn to_array(&self) -> Array2<f64> {
+        if self.head == 0 {
+            return self.rows.clone();
+        }
+        let (old, new) = self.rows.view().split_at(Axis(0), self.head);
+        // Same width, so concatenating cannot fail; fall back to ring order if it did.
+        ndarray::concatenate(Axis(0), &[new, old]).unwrap_or_else(|_| self.rows.clone())
+    }
+}
+
+impl Serialize for TrainingRing {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        struct Row<'a>(ArrayView1<'a, f64>);
+        impl Serialize for Row<'_> {
+            fn serialize<S: Serializer>(
+                &self,
+                serializer: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter())
+            }
+        }
+        serializer.collect_seq(self.oldest_first().map(Row))
+    }
+}
+
+impl<'de> Deserialize<'de> for TrainingRing {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let rows = Vec::<Vec<f64>>::deserialize(deserializer)?;
+        let d = rows.first().map_or(FEATURE_NAMES.len(), Vec::len);
+        let mut flat = Vec::with_capacity(rows.len() * d);
+        for r in &rows {
+            if r.len() != d {
+                return Err(D::Error::custom(format!(
+                    "training buffer rows of differing lengths ({d} and {})",
+                    r.len()
+                )));
+            }
+            flat.extend_from_slice(r);
+        }
+        let rows = Array2::from_shape_vec((rows.len(), d), flat).map_err(D::Error::custom)?;
+        Ok(TrainingRing { rows, head: 0 })
     }
 }
 
@@ -276,7 +419,7 @@ pub struct ChannelModel {
     pub config: ModelConfig,
     pub levels: Levels,
     pub fitted: Option<Fitted>,
-    buffer: VecDeque<Vec<f64>>,
+    buffer: TrainingRing,
     pub windows_seen: u64,
     since_fit: u64,
     pub fits: u32,
@@ -299,7 +442,7 @@ impl ChannelModel {
             levels: Levels::default(),
             score_level: Default::default(),
             fitted: None,
-            buffer: VecDeque::new(),
+            buffer: TrainingRing::default(),
             windows_seen: 0,
             since_fit: 0,
             fits: 0,
@@ -320,10 +463,7 @@ impl ChannelModel {
         self.levels
             .learn(w, &self.config.evidence, self.config.baseline_halflife);
         if evidence.warm && w.messages > 0 && x.iter().all(|v| v.is_finite()) {
-            if self.buffer.len() >= self.config.buffer_windows.max(1) {
-                self.buffer.pop_front();
-            }
-            self.buffer.push_back(x.to_vec());
+            self.buffer.push(&x, self.config.buffer_windows);
             self.windows_seen += 1;
             self.since_fit += 1;
         }
@@ -359,7 +499,7 @@ impl ChannelModel {
         self.fits += 1;
         let seed = self.config.seed ^ u64::from(self.fits).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         TrainingJob {
-            rows: self.buffer.iter().cloned().collect(),
+            rows: self.buffer.to_array(),
             params: IsolationForestParams::new()
                 .n_trees(self.config.n_trees)
                 .max_samples(self.config.max_samples)
@@ -445,10 +585,12 @@ impl ChannelModel {
                 )));
             }
         }
-        if model.buffer.iter().any(|r| r.len() != FEATURE_NAMES.len()) {
-            return Err(ModelsError::Inconsistent(
-                "training buffer rows of the wrong size".into(),
-            ));
+        if !model.buffer.is_empty() && model.buffer.n_features() != FEATURE_NAMES.len() {
+            return Err(ModelsError::Inconsistent(format!(
+                "training buffer rows of the wrong size: {}, expected {}",
+                model.buffer.n_features(),
+                FEATURE_NAMES.len()
+            )));
         }
         Ok(model)
     }
@@ -567,6 +709,121 @@ mod tests {
         // And it saves as the current format.
         let again = ChannelModel::from_json(&m.to_json().unwrap()).unwrap();
         assert_eq!(again.learned_emotes, m.learned_emotes);
+    }
+
+    #[test]
+    fn format_2_files_with_the_vecdeque_buffer_load() {
+        // Written by the build whose buffer was a `VecDeque<Vec<f64>>` (4 trees, 40-window
+        // buffer that had wrapped), with a probe vector and the score that build gave it.
+        let fixture: serde_json::Value =
+            serde_json::from_slice(include_bytes!("../tests/fixtures/model_v2_vecdeque.json"))
+                .unwrap();
+        let bytes = serde_json::to_vec(&fixture["model"]).unwrap();
+        let mut m = ChannelModel::from_json(&bytes).unwrap();
+        let rows: Vec<Vec<f64>> =
+            serde_json::from_value(fixture["model"]["buffer"].clone()).unwrap();
+        assert_eq!((m.buffered(), rows.len()), (40, 40));
+        let job = m.training_job();
+        for (got, want) in job.rows.rows().into_iter().zip(&rows) {
+            assert_eq!(got.to_vec(), *want);
+        }
+        let probe: Vec<f64> = serde_json::from_value(fixture["probe"].clone()).unwrap();
+        let score = m.fitted.as_ref().unwrap().score(&probe);
+        assert_eq!(score, fixture["score"].as_f64().unwrap());
+        // Saved again, the buffer and forest are written as they were read.
+        let again: serde_json::Value = serde_json::from_slice(&m.to_json().unwrap()).unwrap();
+        assert_eq!(again["buffer"], fixture["model"]["buffer"]);
+        assert_eq!(again["fitted"], fixture["model"]["fitted"]);
+        // And it goes on learning: the ring is full, new windows replace the oldest.
+        m.install(job.run()).unwrap();
+        for w in steady_windows(20) {
+            m.assess(&w);
+        }
+        assert_eq!(m.buffered(), 40);
+    }
+
+    #[test]
+    fn training_ring_keeps_window_order_across_wraps() {
+        let row = |k: usize| -> [f64; FEATURE_NAMES.len()] {
+            std::array::from_fn(|j| (k * 100 + j) as f64)
+        };
+        let mut ring = TrainingRing::default();
+        for k in 0..5 {
+            ring.push(&row(k), 5);
+        }
+        assert_eq!((ring.len(), ring.head), (5, 0));
+        for k in 5..12 {
+            ring.push(&row(k), 5);
+        }
+        assert_eq!((ring.len(), ring.head), (5, 2));
+        let oldest_first: Vec<f64> = ring.to_array().column(0).to_vec();
+        assert_eq!(oldest_first, [700.0, 800.0, 900.0, 1000.0, 1100.0]);
+        // Serialised oldest first, as format 2's deque was; read back unwrapped.
+        let json = serde_json::to_string(&ring).unwrap();
+        assert!(json.starts_with("[[700.0,701.0,"), "{json}");
+        let back: TrainingRing = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.head, 0);
+        assert_eq!(back.to_array(), ring.to_array());
+        // A full ring holds exactly its capacity.
+        let mut big = TrainingRing::default();
+        for k in 0..300 {
+            big.push(&row(k), 200);
+        }
+        assert_eq!(big.len(), 200);
+        assert_eq!(big.to_array()[[0, 0]], 10_000.0);
+        // Capacity 0 behaves as 1, as the deque did.
+        let mut one = TrainingRing::default();
+        one.push(&row(1), 0);
+        one.push(&row(2), 0);
+        assert_eq!(one.to_array().column(0).to_vec(), [200.0]);
+    }
+
+    #[test]
+    fn buffer_rows_of_the_wrong_size_are_refused() {
+        let mut m = ChannelModel::new("c", ModelConfig::default());
+        for w in steady_windows(60) {
+            m.assess(&w);
+        }
+        assert!(m.buffered() > 0);
+        let mut v: serde_json::Value = serde_json::from_slice(&m.to_json().unwrap()).unwrap();
+        v["buffer"] = serde_json::json!([[1.0, 2.0], [3.0, 4.0]]);
+        assert!(matches!(
+            ChannelModel::from_json(&serde_json::to_vec(&v).unwrap()),
+            Err(ModelsError::Inconsistent(_))
+        ));
+        v["buffer"] = serde_json::json!([[1.0, 2.0], [3.0]]);
+        assert!(matches!(
+            ChannelModel::from_json(&serde_json::to_vec(&v).unwrap()),
+            Err(ModelsError::Corrupt(_))
+        ));
+        v["buffer"] = serde_json::json!([]);
+        let empty = ChannelModel::from_json(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert_eq!(empty.buffered(), 0);
+    }
+
+    #[test]
+    fn scaler_maps_constant_features_near_zero() {
+        let rows = Array2::from_shape_fn((50, 3), |(i, j)| match j {
+            0 => i as f64,
+            1 => 7.0,
+            _ => -(i as f64) / 10.0,
+        });
+        let scaler = StandardScaler::fit(&rows).unwrap();
+        assert_eq!(scaler.scale[1], 1.0);
+        let scaled = scaler.transform(rows.clone());
+        assert!(scaled.iter().all(|v| v.is_finite()));
+        assert!(scaled.column(1).iter().all(|&v| v.abs() < 1e-12));
+        let mean0 = scaled.column(0).sum() / 50.0;
+        let var0 = scaled.column(0).mapv(|v| v * v).sum() / 50.0;
+        assert!(mean0.abs() < 1e-12 && (var0 - 1.0).abs() < 1e-12);
+        // One sample scales as its row of the batch.
+        let mut out = [0.0; 3];
+        scaler.transform_into(&[10.0, 7.0, -1.0], &mut out);
+        assert_eq!(out.to_vec(), scaled.row(10).to_vec());
+        assert!(matches!(
+            StandardScaler::fit(&Array2::<f64>::zeros((0, 3))),
+            Err(ModelsError::EmptyTrainingSet)
+        ));
     }
 
     #[test]

@@ -18,13 +18,17 @@
 //! Both fail for a wrong score: an inverted score gives a negative correlation, dropping the
 //! `c(n_leaf)` term of the path length or the `2^(-E[h]/c(ψ))` normalisation changes the ranks.
 //! Run with `--nocapture` to see the measured values.
+//!
+//! The forest is used as any linfa model: fitted on a `DatasetBase` of an `Array2<f64>`,
+//! predicting an `Array1<f64>` of scores for a batch and an `f64` for one row.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 
 use clipper_models::iforest::IsolationForest;
-use clipper_models::traits::{Fit, Predict};
+use linfa::prelude::*;
+use ndarray::{Array1, Array2};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +47,14 @@ struct Reference {
     labels: Vec<u8>,
     scores: Vec<f64>,
     roc_auc: f64,
+}
+
+impl Reference {
+    /// The rows as a matrix, one sample per row.
+    fn records(&self) -> Array2<f64> {
+        let d = self.rows.first().map_or(0, Vec::len);
+        Array2::from_shape_vec((self.rows.len(), d), self.rows.concat()).expect("equal rows")
+    }
 }
 
 fn load_reference() -> Reference {
@@ -146,6 +158,7 @@ fn matches_sklearn_isolation_forest() {
 
     let seeds: Vec<u64> = (0..5).map(|i| p.random_state + i).collect();
     let n = reference.rows.len();
+    let train = DatasetBase::from(reference.records());
     let mut mean_scores = vec![0.0; n];
     let mut aucs = Vec::with_capacity(seeds.len());
     for &seed in &seeds {
@@ -153,10 +166,11 @@ fn matches_sklearn_isolation_forest() {
             .n_trees(p.n_estimators)
             .max_samples(p.max_samples)
             .seed(seed)
-            .fit(reference.rows.as_slice())
+            .fit(&train)
             .expect("fit");
         assert_eq!(forest.max_samples(), 256);
-        let scores: Vec<f64> = forest.predict(reference.rows.as_slice());
+        let scores: Array1<f64> = forest.predict(&train.records);
+        let scores = scores.to_vec();
         assert!(scores.iter().all(|&s| s > 0.0 && s < 1.0));
         let auc = roc_auc(&scores, &reference.labels);
         let rho = spearman(&scores, &reference.scores);
@@ -200,15 +214,17 @@ fn matches_sklearn_isolation_forest() {
 #[ignore = "timing, run in release"]
 fn predict_timing() {
     let reference = load_reference();
+    let records = reference.records();
     let forest = IsolationForest::params()
-        .fit(reference.rows.as_slice())
+        .fit(&DatasetBase::from(records.view()))
         .expect("fit");
     let rounds = 200;
     let start = std::time::Instant::now();
     let mut sink = 0.0;
     for _ in 0..rounds {
-        for row in &reference.rows {
-            sink += forest.predict(std::hint::black_box(row.as_slice()));
+        for row in records.rows() {
+            let score: f64 = forest.predict(std::hint::black_box(&row));
+            sink += score;
         }
     }
     let per_sample = start.elapsed() / (rounds * reference.rows.len()) as u32;
