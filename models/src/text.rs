@@ -163,7 +163,7 @@ const CLIP_WORDS: &[&str] = &["clip", "klip", "클립", "切片", "剪辑", "ク
 fn run_signal(c: char, run: u32) -> (bool, bool) {
     match (c, run) {
         // `555` is laughter in Thai but crying in Chinese: a channel's own reaction tokens
-        // (learned, see `model::Lexicon`) decide what a run of digits means there.
+        // (learned, see `evidence::Lexicon`) decide what a run of digits means there.
         ('ㅋ' | 'ㅎ' | '哈' | '呵' | 'ｗ', 2) | ('w', 3) => (true, false),
         ('笑' | '草' | '😂' | '🤣', 1) => (true, false),
         ('ㄷ', 2) => (false, true),
@@ -341,7 +341,7 @@ const MAX_TOKENS_PER_MESSAGE: usize = 4;
 /// of surrounding punctuation (a token of only `?` or `!` is kept), runs squeezed to two (`ㅋㅋㅋㅋ` → `ㅋㅋ`,
 /// `LULLLL` → `lull`, `666666` → `66`, `???` → `??`); and a run of two or more equal
 /// characters (not a Latin letter) inside a longer token on its own (`아ㅋㅋㅋ` gives `아ㅋㅋ` and `ㅋㅋ`). What these
-/// tokens mean is learned per channel ([`crate::model::Lexicon`]), not listed here.
+/// tokens mean is learned per channel ([`crate::evidence::Lexicon`]), not listed here.
 pub fn reaction_tokens(text: &str, bufs: &mut (String, String), mut f: impl FnMut(&str)) {
     let (buf, pair) = bufs;
     for token in text.split_whitespace().take(MAX_TOKENS_PER_MESSAGE) {
@@ -396,7 +396,7 @@ fn lower(c: char) -> char {
         || ('\u{2C00}'..='\u{2D2F}').contains(&c)
         || ('\u{A640}'..='\u{A7FF}').contains(&c)
         || ('\u{FF21}'..='\u{FF3A}').contains(&c)
-        || c >= '\u{10400}' && c < '\u{1F000}'
+        || ('\u{10400}'..'\u{1F000}').contains(&c)
     {
         c.to_lowercase().next().unwrap_or(c)
     } else {
