@@ -2,14 +2,17 @@
 //!
 //! | part | module |
 //! |---|---|
-//! | one trait per role (stores, queues, scheduler) | [`roles`] |
+//! | one trait per role (stores, queues, scheduler, Twitch API, token store) | [`roles`] |
 //! | what is recorded of a clip | [`record`] |
 //! | errors | [`error`] |
 //! | Twitch adapters: OAuth tokens, Helix, emote providers | [`twitch`] |
 //! | the clip state machine (create, retry, confirm) | [`clip_flow`] |
-//! | Lambda handlers (score, clip, train), metrics, cost model | [`handlers`] |
-//! | local adapters of the roles (files, memory, in-process queues) | [`local`] |
-//! | AWS adapters (S3, SQS, DynamoDB, Secrets Manager; feature `aws`) | `aws` |
+//! | Lambda handlers (score, clip, train), metrics | [`handlers`] |
+//! | local adapters of the roles (files, memory, in-process queues, token file) | [`local`] |
+//! | AWS adapters (S3, SQS, DynamoDB, Secrets Manager token store; feature `aws`) | `aws` |
+//!
+//! Test infrastructure (the SQS event-source poller, moto set-up, a scripted Helix, the cost
+//! model) is in the dev-only crate `clipper-testkit` (`infra/testkit`).
 //!
 //! The serverless shape is built on the same detection core as the relay ([`clipper_models`]);
 //! queue message types live there ([`clipper_models::wire`]).

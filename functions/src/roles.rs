@@ -39,6 +39,33 @@ pub enum ModelFetch {
     },
 }
 
+impl ModelFetch {
+    /// A stored model read back from its JSON `bytes` (version `version`); a corrupt one is
+    /// [`crate::FunctionsError::CorruptModel`] naming `channel`.
+    pub fn decode(channel: &str, bytes: &[u8], version: String) -> Result<ModelFetch> {
+        let model = ChannelModel::from_json(bytes).map_err(|source| {
+            crate::FunctionsError::CorruptModel {
+                channel: channel.to_owned(),
+                source,
+            }
+        })?;
+        Ok(ModelFetch::Loaded {
+            model: Box::new(model),
+            version,
+        })
+    }
+
+    /// The JSON a model is stored as.
+    pub fn encode(model: &ChannelModel) -> Result<Vec<u8>> {
+        model
+            .to_json()
+            .map_err(|source| crate::FunctionsError::CorruptModel {
+                channel: model.channel.clone(),
+                source,
+            })
+    }
+}
+
 /// Clip records (local `recordings/`, DynamoDB clips table). Writes are upserts keyed by
 /// `request_id`, so a retried write never duplicates a record.
 pub trait ClipStore: Send + Sync {
@@ -197,5 +224,33 @@ pub trait TokenStore: Send + Sync {
                 }),
             }
         }
+    }
+}
+
+/// A shared store is the store.
+impl<T: TokenStore> TokenStore for std::sync::Arc<T> {
+    fn load(&self) -> impl Future<Output = Result<Option<crate::twitch::UserTokens>>> + Send {
+        (**self).load()
+    }
+
+    fn save(&self, tokens: &crate::twitch::UserTokens) -> impl Future<Output = Result<()>> + Send {
+        (**self).save(tokens)
+    }
+
+    fn rotate<F, Fut>(
+        &self,
+        rejected: &crate::twitch::Secret,
+        current: &crate::twitch::UserTokens,
+        refresh: F,
+    ) -> impl Future<
+        Output = std::result::Result<crate::twitch::UserTokens, crate::twitch::HelixError>,
+    > + Send
+    where
+        F: FnOnce(crate::twitch::Secret) -> Fut + Send,
+        Fut: Future<
+                Output = std::result::Result<crate::twitch::UserTokens, crate::twitch::HelixError>,
+            > + Send,
+    {
+        (**self).rotate(rejected, current, refresh)
     }
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use clipper_functions::aws::{
-    esm, DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, S3ModelStore,
-    S3WindowArchive, SecretsManagerTokenStore, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue,
+    DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, S3ModelStore, S3WindowArchive,
+    SecretsManagerTokenStore, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue,
 };
 use clipper_functions::handlers::train::ArchiveSource;
 use clipper_functions::handlers::{decode_message, BatchOutcome};
@@ -24,20 +24,19 @@ use clipper_functions::roles::{
 };
 use clipper_functions::twitch::{Secret, UserTokens};
 use clipper_functions::FunctionsError;
-use clipper_models::{ChannelModel, ClipRequest, ModelConfig, Scores, TriggerKind, WindowBatch};
-use common::aws_setup::{self, endpoint};
+use clipper_models::{ChannelModel, ClipRequest, ModelConfig, Scores, TriggerKind};
+use clipper_testkit::{esm, moto};
 use common::{batches, windows};
 
 const T0: i64 = 1_767_225_600_000;
 
 #[tokio::test]
 async fn s3_model_store_roundtrip_etag_and_corrupt() {
-    let Some(ep) = endpoint("s3_model_store_roundtrip_etag_and_corrupt") else {
+    let Some(aws) = moto::aws("s3_model_store_roundtrip_etag_and_corrupt").await else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let bucket = aws_setup::unique("models");
-    aws_setup::bucket(&aws, &bucket).await;
+    let bucket = moto::unique("models");
+    moto::bucket(&aws, &bucket).await;
     let store = S3ModelStore::new(aws.s3.clone(), &bucket);
 
     assert!(matches!(
@@ -97,12 +96,11 @@ async fn s3_model_store_roundtrip_etag_and_corrupt() {
 
 #[tokio::test]
 async fn s3_window_archive_flushes_and_trains_from_cursor() {
-    let Some(ep) = endpoint("s3_window_archive_flushes_and_trains_from_cursor") else {
+    let Some(aws) = moto::aws("s3_window_archive_flushes_and_trains_from_cursor").await else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let bucket = aws_setup::unique("archive");
-    aws_setup::bucket(&aws, &bucket).await;
+    let bucket = moto::unique("archive");
+    moto::bucket(&aws, &bucket).await;
     let archive = S3WindowArchive::new(aws.s3.clone(), &bucket).grace_ms(0);
     let a = windows("a", T0, 2, None);
     let b = windows("b", T0, 2, None);
@@ -129,11 +127,11 @@ async fn s3_window_archive_flushes_and_trains_from_cursor() {
 
 #[tokio::test]
 async fn sqs_window_queue_batches_and_delayed_clip_messages_wait() {
-    let Some(ep) = endpoint("sqs_window_queue_batches_and_delayed_clip_messages_wait") else {
+    let Some(aws) = moto::aws("sqs_window_queue_batches_and_delayed_clip_messages_wait").await
+    else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let (url, _) = aws_setup::queue(&aws, &aws_setup::unique("windows"), Some(3)).await;
+    let (url, _) = moto::queue(&aws, &moto::unique("windows"), Some(3)).await;
     let queue = SqsWindowQueue::start(aws.sqs.clone(), &url, SqsQueueConfig::default());
     let ws = [windows("a", T0, 2, None), windows("b", T0, 2, None)];
     let sent = batches("relay", &ws, Some(true));
@@ -147,25 +145,11 @@ async fn sqs_window_queue_batches_and_delayed_clip_messages_wait() {
         "all flushed"
     );
     let _ = requests_before_flush;
-    let mut received = Vec::new();
-    for _ in 0..20 {
-        let (n, _) = esm::poll_once(&aws.sqs, &url, 0, 30, |event| {
-            for r in &event.records {
-                received.push(decode_message::<WindowBatch>(r.body.as_deref().unwrap()).unwrap());
-            }
-            async { BatchOutcome::default() }
-        })
-        .await
-        .unwrap();
-        if n == 0 && received.len() >= sent.len() {
-            break;
-        }
-    }
-    received.sort_by_key(|b| b.seq);
+    let received = moto::receive_window_batches(&aws, &url, sent.len(), 20).await;
     assert_eq!(received, sent);
 
     // Clip queue: a message delayed 2 s is not visible before.
-    let (curl, _) = aws_setup::queue(&aws, &aws_setup::unique("clips"), None).await;
+    let (curl, _) = moto::queue(&aws, &moto::unique("clips"), None).await;
     let sched = SqsClipScheduler::new(aws.sqs.clone(), &curl);
     let req = clip_request("chan", T0);
     let t = std::time::Instant::now();
@@ -200,12 +184,11 @@ async fn sqs_window_queue_batches_and_delayed_clip_messages_wait() {
 
 #[tokio::test]
 async fn sqs_failed_records_come_back_then_dead_letter() {
-    let Some(ep) = endpoint("sqs_failed_records_come_back_then_dead_letter") else {
+    let Some(aws) = moto::aws("sqs_failed_records_come_back_then_dead_letter").await else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let name = aws_setup::unique("poison");
-    let (url, _) = aws_setup::queue(&aws, &name, Some(2)).await;
+    let name = moto::unique("poison");
+    let (url, _) = moto::queue(&aws, &name, Some(2)).await;
     aws.sqs
         .send_message()
         .queue_url(&url)
@@ -227,21 +210,7 @@ async fn sqs_failed_records_come_back_then_dead_letter() {
         deliveries, 2,
         "maxReceiveCount 2, then the dead-letter queue"
     );
-    let dlq = aws
-        .sqs
-        .get_queue_url()
-        .queue_name(format!("{name}-dlq"))
-        .send()
-        .await
-        .unwrap();
-    let got = aws
-        .sqs
-        .receive_message()
-        .queue_url(dlq.queue_url().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(got.messages().len(), 1);
+    assert_eq!(moto::dead_letters(&aws, &url).await, 1);
 }
 
 fn clip_request(channel: &str, t: i64) -> ClipRequest {
@@ -266,12 +235,11 @@ fn clip_request(channel: &str, t: i64) -> ClipRequest {
 
 #[tokio::test]
 async fn dynamo_claims_one_winner_per_moment() {
-    let Some(ep) = endpoint("dynamo_claims_one_winner_per_moment") else {
+    let Some(aws) = moto::aws("dynamo_claims_one_winner_per_moment").await else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let table = aws_setup::unique("state");
-    aws_setup::table(&aws, &table, "channel").await;
+    let table = moto::unique("state");
+    moto::table(&aws, &table, "channel").await;
     let claims = Arc::new(DynamoClaims::new(aws.dynamodb.clone(), &table));
     // Two workers saw triggers of the same moment (different windows, so different ids).
     let (a, b) = tokio::join!(
@@ -310,26 +278,23 @@ fn record(channel: &str, t: i64, status: ClipStatus) -> ClipRecord {
 
 #[tokio::test]
 async fn dynamo_clip_store_upserts_and_lists_by_channel() {
-    let Some(ep) = endpoint("dynamo_clip_store_upserts_and_lists_by_channel") else {
+    let Some(aws) = moto::aws("dynamo_clip_store_upserts_and_lists_by_channel").await else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let table = aws_setup::unique("clips");
-    aws_setup::clips_table(&aws, &table).await;
+    let table = moto::unique("clips");
+    moto::clips_table(&aws, &table).await;
     let store = DynamoClipStore::new(aws.dynamodb.clone(), &table);
     let mut r = record("a", T0, ClipStatus::Pending);
     store.put(&r).await.unwrap();
     r.status = ClipStatus::Confirmed;
     r.url = Some("https://clips.twitch.tv/x".into());
     store.put(&r).await.unwrap();
-    store
-        .put(&record("a", T0 + 100_000, ClipStatus::Failed))
-        .await
-        .unwrap();
-    store
-        .put(&record("b", T0 + 50_000, ClipStatus::WouldClip))
-        .await
-        .unwrap();
+    for other in [
+        record("a", T0 + 100_000, ClipStatus::Failed),
+        record("b", T0 + 50_000, ClipStatus::WouldClip),
+    ] {
+        store.put(&other).await.unwrap();
+    }
     assert_eq!(store.get(&r.request_id).await.unwrap().unwrap(), r);
     assert!(store.get("nope").await.unwrap().is_none());
     let a = store.list(Some("a"), None).await.unwrap();
@@ -347,12 +312,11 @@ async fn dynamo_clip_store_upserts_and_lists_by_channel() {
 
 #[tokio::test]
 async fn dynamo_channels_crud() {
-    let Some(ep) = endpoint("dynamo_channels_crud") else {
+    let Some(aws) = moto::aws("dynamo_channels_crud").await else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let table = aws_setup::unique("channels");
-    aws_setup::table(&aws, &table, "channel").await;
+    let table = moto::unique("channels");
+    moto::table(&aws, &table, "channel").await;
     let store = DynamoChannelStore::new(aws.dynamodb.clone(), &table);
     assert!(store.list().await.unwrap().is_empty());
     let mut a = ChannelConfig::new("#KimDoe");
@@ -363,23 +327,17 @@ async fn dynamo_channels_crud() {
     store.put(&ChannelConfig::new("zed")).await.unwrap();
     let list = store.list().await.unwrap();
     assert_eq!(list, vec![a.clone(), ChannelConfig::new("zed")]);
-    a.enabled = false;
-    store.put(&a).await.unwrap();
-    assert!(!store.list().await.unwrap()[0].enabled);
-    assert!(store.remove("zed").await.unwrap());
-    assert!(!store.remove("zed").await.unwrap());
-    assert_eq!(store.list().await.unwrap().len(), 1);
+    common::disable_then_remove(&store, a, "zed").await;
 }
 
 #[tokio::test]
 async fn secrets_token_store_refreshes_once_across_workers() {
-    let Some(ep) = endpoint("secrets_token_store_refreshes_once_across_workers") else {
+    let Some(aws) = moto::aws("secrets_token_store_refreshes_once_across_workers").await else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let secret = aws_setup::unique("token");
-    let leases = aws_setup::unique("leases");
-    aws_setup::table(&aws, &leases, "lease").await;
+    let secret = moto::unique("token");
+    let leases = moto::unique("leases");
+    moto::table(&aws, &leases, "lease").await;
     aws.secrets
         .create_secret()
         .name(&secret)
@@ -465,11 +423,12 @@ async fn secrets_token_store_refreshes_once_across_workers() {
 /// queue appears everything is delivered, in full, by the shutdown flush.
 #[tokio::test]
 async fn sqs_window_queue_survives_an_outage_without_losing_windows() {
-    let Some(ep) = endpoint("sqs_window_queue_survives_an_outage_without_losing_windows") else {
+    let Some(ep) = moto::endpoint("sqs_window_queue_survives_an_outage_without_losing_windows")
+    else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let name = aws_setup::unique("outage");
+    let aws = moto::connect(&ep).await;
+    let name = moto::unique("outage");
     let url = format!("{}/123456789012/{name}", ep.trim_end_matches('/'));
     let queue = Arc::new(SqsWindowQueue::start(
         aws.sqs.clone(),
@@ -501,25 +460,11 @@ async fn sqs_window_queue_survives_an_outage_without_losing_windows() {
     assert!(clipper_functions::aws::QueueStats::get(&stats.retries) > 0);
     assert_eq!(clipper_functions::aws::QueueStats::get(&stats.sent), 0);
     // The queue comes back.
-    let (real_url, _) = aws_setup::queue(&aws, &name, None).await;
+    let (real_url, _) = moto::queue(&aws, &name, None).await;
     assert_eq!(real_url, url);
     producer.await.unwrap();
     let queue = Arc::into_inner(queue).unwrap();
     assert_eq!(queue.shutdown(Duration::from_secs(30)).await, 0);
-    let mut received = Vec::new();
-    for _ in 0..30 {
-        let (n, _) = esm::poll_once(&aws.sqs, &url, 0, 30, |event| {
-            for r in &event.records {
-                received.push(decode_message::<WindowBatch>(r.body.as_deref().unwrap()).unwrap());
-            }
-            async { BatchOutcome::default() }
-        })
-        .await
-        .unwrap();
-        if n == 0 && received.len() >= sent.len() {
-            break;
-        }
-    }
-    received.sort_by_key(|b| b.seq);
+    let received = moto::receive_window_batches(&aws, &url, sent.len(), 30).await;
     assert_eq!(received, sent, "no window lost");
 }

@@ -16,25 +16,24 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use clipper_functions::aws::{
-    esm, DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, S3ModelStore,
-    S3WindowArchive, SecretsManagerTokenStore, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue,
+    DynamoLease, S3ModelStore, SecretsManagerTokenStore, SqsQueueConfig, SqsWindowQueue,
 };
-use clipper_functions::clip_flow::ClipFlowConfig;
-use clipper_functions::handlers::clip::{ClipHandler, ClipHandlerConfig};
-use clipper_functions::handlers::cost::{per_channel_day, Assumptions, Prices};
 use clipper_functions::handlers::metrics::COUNTS;
-use clipper_functions::handlers::score::{ScoreConfig, ScoreHandler};
 use clipper_functions::handlers::train::TrainHandler;
 use clipper_functions::handlers::{decode_message, now_ms};
 use clipper_functions::record::ClipStatus;
 use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore, TokenStore, WindowQueue};
-use clipper_functions::twitch::{HelixClient, HelixConfig, TwitchCredentials};
+use clipper_functions::twitch::{HelixClient, TwitchCredentials};
 use clipper_models::{ModelConfig, WindowBatch};
-use common::aws_setup::{self, endpoint};
+use clipper_testkit::cost::{per_channel_day, Assumptions, Prices};
+use clipper_testkit::helix::{
+    self, create_clip, error, found, get_clips, refresh_once, refused_once,
+};
+use clipper_testkit::{esm, moto};
 use common::{batches, windows};
 use serde_json::json;
-use wiremock::matchers::{bearer_token, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::matchers::{bearer_token, query_param};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 const T0: i64 = 1_767_225_600_000;
 const CHANNELS: [&str; 3] = ["alpha", "beta", "gamma"];
@@ -45,54 +44,31 @@ struct FlakyCreate(AtomicU32);
 impl Respond for FlakyCreate {
     fn respond(&self, _req: &Request) -> ResponseTemplate {
         if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
-            ResponseTemplate::new(503).set_body_json(json!({
-                "error": "Service Unavailable", "status": 503, "message": ""
-            }))
+            error(503, "")
         } else {
-            ResponseTemplate::new(202).set_body_json(json!({
-                "data": [{"id": "E2eClip", "edit_url": "https://clips.twitch.tv/E2eClip/edit"}]
-            }))
+            helix::created("E2eClip")
         }
     }
 }
 
 /// A local Helix and OAuth server: the first token is refused, the refresh gives `user-b`,
 /// Create Clip fails once with 503, Get Clips finds the clip.
-async fn helix() -> MockServer {
+async fn twitch() -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
-        .and(bearer_token("user-a"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "user-b", "refresh_token": "refresh-b",
-            "expires_in": 14_000, "scope": ["clips:edit"], "token_type": "bearer"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
+    refused_once("user-a").mount(&server).await;
+    refresh_once("user-b", "refresh-b").mount(&server).await;
+    create_clip()
         .and(bearer_token("user-b"))
         .respond_with(FlakyCreate(AtomicU32::new(0)))
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/helix/clips"))
+    let clip = json!({
+        "title": "t", "broadcaster_id": "id_alpha", "created_at": "2026-01-01T00:20:10Z"
+    });
+    get_clips()
         .and(query_param("id", "E2eClip"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "data": [{"id": "E2eClip", "url": "https://clips.twitch.tv/E2eClip",
-                      "title": "t", "broadcaster_id": "id_alpha",
-                      "created_at": "2026-01-01T00:20:10Z"}]
-        })))
+        .respond_with(found("E2eClip", clip))
         .mount(&server)
         .await;
     server
@@ -100,39 +76,21 @@ async fn helix() -> MockServer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_to_one_clip_through_real_queues() {
-    let Some(ep) = endpoint("relay_to_one_clip_through_real_queues") else {
+    let Some(aws) = moto::aws("relay_to_one_clip_through_real_queues").await else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let bucket = aws_setup::unique("e2e");
-    aws_setup::bucket(&aws, &bucket).await;
-    let (wurl, _) = aws_setup::queue(&aws, &aws_setup::unique("e2e-windows"), Some(3)).await;
-    let (curl, _) = aws_setup::queue(&aws, &aws_setup::unique("e2e-clips"), Some(5)).await;
-    let (clips_t, state_t, chan_t) = (
-        aws_setup::unique("e2e-clips"),
-        aws_setup::unique("e2e-state"),
-        aws_setup::unique("e2e-channels"),
-    );
-    aws_setup::clips_table(&aws, &clips_t).await;
-    aws_setup::table(&aws, &state_t, "channel").await;
-    aws_setup::table(&aws, &chan_t, "channel").await;
-    let channels = DynamoChannelStore::new(aws.dynamodb.clone(), &chan_t);
+    let stack = moto::Stack::create(&aws, "e2e").await;
+    let (bucket, wurl) = (&stack.bucket, &stack.windows_url);
+    let channels = stack.channels();
     for c in CHANNELS {
         channels.put(&ChannelConfig::new(c)).await.unwrap();
     }
     let start = COUNTS.snapshot();
 
-    let score = ScoreHandler::new(
-        S3ModelStore::new(aws.s3.clone(), &bucket),
-        DynamoClaims::new(aws.dynamodb.clone(), &state_t),
-        SqsClipScheduler::new(aws.sqs.clone(), &curl),
-        S3WindowArchive::new(aws.s3.clone(), &bucket),
-        channels.clone(),
-        ScoreConfig::default(),
-    );
+    let score = stack.score_handler();
     let trainer = TrainHandler::new(
-        S3ModelStore::new(aws.s3.clone(), &bucket),
-        S3WindowArchive::new(aws.s3.clone(), &bucket).grace_ms(0),
+        stack.models(),
+        stack.archive().grace_ms(0),
         ModelConfig::default(),
     );
 
@@ -157,7 +115,7 @@ async fn relay_to_one_clip_through_real_queues() {
     // The relay sends the first 15 min; score them; train; then the rest, with one batch
     // delivered twice.
     for (part, range) in [(0, 0..split), (1, split..all.len())] {
-        let queue = SqsWindowQueue::start(aws.sqs.clone(), &wurl, SqsQueueConfig::default());
+        let queue = SqsWindowQueue::start(aws.sqs.clone(), wurl, SqsQueueConfig::default());
         for b in &all[range.clone()] {
             queue.send(b).await.unwrap();
         }
@@ -170,7 +128,7 @@ async fn relay_to_one_clip_through_real_queues() {
         let mut idle = 0;
         while idle < 2 {
             let t = Instant::now();
-            let (n, failed) = esm::poll_once(&aws.sqs, &wurl, 0, 30, |event| {
+            let (n, failed) = esm::poll_once(&aws.sqs, wurl, 0, 30, |event| {
                 // Live, the function runs just after the newest window closed.
                 let now = event
                     .records
@@ -207,10 +165,10 @@ async fn relay_to_one_clip_through_real_queues() {
     // The clip function, wired as the clip binary wires it: the Helix client with the user
     // token from Secrets Manager (refresh lease table in DynamoDB). The first clip batch is
     // delivered twice.
-    let helix_server = helix().await;
-    let secret = aws_setup::unique("e2e-token");
-    let leases = aws_setup::unique("e2e-leases");
-    aws_setup::table(&aws, &leases, "lease").await;
+    let helix_server = twitch().await;
+    let secret = moto::unique("e2e-token");
+    let leases = moto::unique("e2e-leases");
+    moto::table(&aws, &leases, "lease").await;
     aws.secrets
         .create_secret()
         .name(&secret)
@@ -220,83 +178,24 @@ async fn relay_to_one_clip_through_real_queues() {
         .unwrap();
     let token_store = SecretsManagerTokenStore::new(aws.secrets.clone(), &secret)
         .with_lease(DynamoLease::new(aws.dynamodb.clone(), &leases));
-    let mut helix_config = HelixConfig::new("cid");
-    helix_config.helix_base = format!("{}/helix", helix_server.uri()).parse().unwrap();
-    helix_config.oauth_base = format!("{}/oauth2", helix_server.uri()).parse().unwrap();
     let creds = TwitchCredentials {
-        client_id: "cid".into(),
+        client_id: helix::CLIENT_ID.into(),
         ..TwitchCredentials::default()
     };
-    let api = HelixClient::from_credentials(helix_config, &creds, token_store.clone())
+    let config = helix::config(&helix_server);
+    let api = HelixClient::from_credentials(config, &creds, token_store.clone())
         .await
         .unwrap();
     assert!(api.can_clip());
-    let clip = ClipHandler::new(
-        Some(api),
-        DynamoClipStore::new(aws.dynamodb.clone(), &clips_t),
-        SqsClipScheduler::new(aws.sqs.clone(), &curl),
-        DynamoClaims::new(aws.dynamodb.clone(), &state_t),
-        channels.clone(),
-        ClipHandlerConfig {
-            flow: ClipFlowConfig {
-                confirm_backoff: vec![Duration::from_secs(1), Duration::from_secs(2)],
-                max_create_attempts: 4,
-                retry_base: Duration::from_secs(1),
-            },
-            create_claim_ms: 60_000,
-        },
-    );
-    let store = DynamoClipStore::new(aws.dynamodb.clone(), &clips_t);
-    let began = Instant::now();
-    let mut duplicated = false;
-    let mut clip_batches = 0usize;
-    loop {
-        let (n, _) = esm::poll_once(&aws.sqs, &curl, 1, 5, |event| {
-            let dup: Vec<String> = if duplicated {
-                Vec::new()
-            } else {
-                event
-                    .records
-                    .iter()
-                    .filter_map(|r| r.body.clone())
-                    .collect()
-            };
-            let sqs = aws.sqs.clone();
-            let curl = curl.clone();
+    let clip = stack.clip_handler(Some(api));
+    let store = stack.clip_store();
+    let clip_batches = stack
+        .drain_clip_queue(|event| {
             let clip = &clip;
-            async move {
-                for body in dup {
-                    sqs.send_message()
-                        .queue_url(&curl)
-                        .message_body(body)
-                        .send()
-                        .await
-                        .unwrap();
-                }
-                clip.handle(&event, now_ms(), "e2e").await
-            }
+            async move { clip.handle(&event, now_ms(), "e2e").await }
         })
-        .await
-        .unwrap();
-        if n > 0 {
-            duplicated = true;
-            clip_batches += 1;
-        }
-        let done = store
-            .list(None, None)
-            .await
-            .unwrap()
-            .iter()
-            .any(|r| r.status == ClipStatus::Confirmed);
-        if done && n == 0 {
-            break;
-        }
-        assert!(
-            began.elapsed() < Duration::from_secs(90),
-            "no confirmed clip in time"
-        );
-    }
-    assert!(duplicated);
+        .await;
+    assert!(clip_batches > 0, "no clip request reached the clip queue");
     let records = store.list(None, None).await.unwrap();
     assert_eq!(records.len(), 1, "{records:#?}");
     let r = &records[0];
@@ -322,22 +221,12 @@ async fn relay_to_one_clip_through_real_queues() {
         "refreshed token written back"
     );
     assert_eq!(stored.refresh_token.expose(), "refresh-b");
-    for q in [&wurl, &curl] {
-        let dlq = aws
-            .sqs
-            .get_queue_url()
-            .queue_name(format!("{}-dlq", q.rsplit('/').next().unwrap()))
-            .send()
-            .await
-            .unwrap();
-        let m = aws
-            .sqs
-            .receive_message()
-            .queue_url(dlq.queue_url().unwrap())
-            .send()
-            .await
-            .unwrap();
-        assert!(m.messages().is_empty(), "nothing dead-lettered");
+    for q in [wurl, &stack.clips_url] {
+        assert_eq!(
+            moto::dead_letters(&aws, q).await,
+            0,
+            "nothing dead-lettered"
+        );
     }
 
     // Train once more on the second half (what the schedule does), measuring it.
@@ -348,8 +237,8 @@ async fn relay_to_one_clip_through_real_queues() {
     let model_bytes = aws
         .s3
         .head_object()
-        .bucket(&bucket)
-        .key(S3ModelStore::new(aws.s3.clone(), &bucket).key("alpha"))
+        .bucket(bucket)
+        .key(S3ModelStore::new(aws.s3.clone(), bucket).key("alpha"))
         .send()
         .await
         .unwrap()

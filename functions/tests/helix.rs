@@ -6,12 +6,16 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clipper_functions::local::{FileTokenStore, MemoryTokenStore};
 use clipper_functions::models::emotes::EmoteSource;
 use clipper_functions::roles::{ClipApi, TokenStore};
 use clipper_functions::twitch::{
-    EmoteCatalog, EmoteList, EmoteProvider, EmoteProviders, FileTokenStore, HelixClient,
-    HelixConfig, HelixError, MemoryTokenStore, Secret, StreamsBy, TwitchCredentials, UserAuth,
-    UserTokens,
+    EmoteCatalog, EmoteList, EmoteProvider, EmoteProviders, HelixClient, HelixConfig, HelixError,
+    Secret, StreamsBy, TwitchCredentials, UserAuth, UserTokens,
+};
+use clipper_testkit::helix::{
+    self, create_clip, created, error, get_clips, refresh_once, refreshed, refused_once,
+    requests_to, token, tokens,
 };
 use serde_json::json;
 use wiremock::matchers::{
@@ -20,27 +24,15 @@ use wiremock::matchers::{
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 fn config(server: &MockServer) -> HelixConfig {
-    let mut c = HelixConfig::new("cid");
-    c.helix_base = format!("{}/helix", server.uri()).parse().unwrap();
-    c.oauth_base = format!("{}/oauth2", server.uri()).parse().unwrap();
+    let mut c = helix::config(server);
     c.timeout = Duration::from_secs(5);
     c.clip_duration_s = Some(30.0);
     c
 }
 
-fn tokens(access: &str, refresh: &str) -> UserTokens {
-    UserTokens {
-        access_token: Secret::new(access),
-        refresh_token: Secret::new(refresh),
-        expires_at_ms: None,
-    }
-}
-
 /// A client whose user token is `user-a` / `refresh-a`, kept in `store`.
 fn user_client<S: TokenStore>(server: &MockServer, store: S) -> HelixClient<S> {
-    let client = HelixClient::new(config(server), None).unwrap();
-    let auth = UserAuth::new(client.oauth().clone(), store, tokens("user-a", "refresh-a"));
-    client.with_user(Arc::new(auth))
+    helix::user_client(config(server), store, "user-a", "refresh-a")
 }
 
 /// A client with app credentials only.
@@ -48,33 +40,16 @@ fn app_client(server: &MockServer) -> HelixClient {
     HelixClient::new(config(server), Some(Secret::new("app-secret"))).unwrap()
 }
 
-fn created_body(id: &str) -> serde_json::Value {
-    json!({"data": [{"id": id, "edit_url": format!("https://clips.twitch.tv/{id}/edit")}]})
-}
-
-async fn requests_to(server: &MockServer, p: &str) -> Vec<Request> {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|r| r.url.path() == p)
-        .collect()
-}
-
 #[tokio::test]
 async fn create_clip_sends_broadcaster_title_and_duration_with_user_token() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
+    create_clip()
         .and(query_param("broadcaster_id", "1234"))
         .and(query_param("title", "ㅋㅋㅋ LUL moment"))
         .and(query_param("duration", "30.0"))
         .and(header("Client-Id", "cid"))
         .and(bearer_token("user-a"))
-        .respond_with(
-            ResponseTemplate::new(202).set_body_json(created_body("AwkwardHelplessSalamander")),
-        )
+        .respond_with(created("AwkwardHelplessSalamander"))
         .expect(1)
         .mount(&server)
         .await;
@@ -92,21 +67,16 @@ async fn create_clip_sends_broadcaster_title_and_duration_with_user_token() {
 #[tokio::test]
 async fn automod_rejected_title_is_retried_once_without_title() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
+    create_clip()
         .and(query_param("title", "bad words"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "error": "Bad Request", "status": 400,
-            "message": "The title was rejected by AutoMod"
-        })))
+        .respond_with(error(400, "The title was rejected by AutoMod"))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
+    create_clip()
         .and(query_param("broadcaster_id", "1234"))
         .and(query_param_is_missing("title"))
-        .respond_with(ResponseTemplate::new(202).set_body_json(created_body("NoTitle")))
+        .respond_with(created("NoTitle"))
         .expect(1)
         .mount(&server)
         .await;
@@ -127,12 +97,11 @@ async fn automod_rejected_title_is_retried_once_without_title() {
 #[tokio::test]
 async fn other_bad_request_is_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "error": "Bad Request", "status": 400,
-            "message": "Clipping is not possible for an offline channel category"
-        })))
+    create_clip()
+        .respond_with(error(
+            400,
+            "Clipping is not possible for an offline channel category",
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -148,31 +117,18 @@ async fn other_bad_request_is_not_retried() {
 #[tokio::test]
 async fn unauthorized_refreshes_persists_rotated_pair_and_retries_with_new_bearer() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
-        .and(bearer_token("user-a"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
+    refused_once("user-a").mount(&server).await;
+    create_clip()
         .and(bearer_token("user-b"))
-        .respond_with(ResponseTemplate::new(202).set_body_json(created_body("AfterRefresh")))
+        .respond_with(created("AfterRefresh"))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/token"))
+    token()
         .and(body_string_contains("grant_type=refresh_token"))
         .and(body_string_contains("refresh_token=refresh-a"))
         .and(body_string_contains("client_id=cid"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "user-b", "refresh_token": "refresh-b",
-            "expires_in": 14124, "scope": ["clips:edit"], "token_type": "bearer"
-        })))
+        .respond_with(refreshed("user-b", "refresh-b"))
         .expect(1)
         .mount(&server)
         .await;
@@ -204,22 +160,12 @@ async fn unauthorized_refreshes_persists_rotated_pair_and_retries_with_new_beare
 #[tokio::test]
 async fn unauthorized_twice_is_unauthorized_after_one_refresh() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "error": "Unauthorized", "status": 401, "message": "Missing scope: clips:edit"
-        })))
+    create_clip()
+        .respond_with(error(401, "Missing scope: clips:edit"))
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "user-b", "refresh_token": "refresh-b", "expires_in": 14124
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    refresh_once("user-b", "refresh-b").mount(&server).await;
     let client = user_client(&server, MemoryTokenStore::default());
     let e = client.create_clip("1234", None, None).await.unwrap_err();
     assert!(
@@ -231,14 +177,12 @@ async fn unauthorized_twice_is_unauthorized_after_one_refresh() {
 #[tokio::test]
 async fn invalid_refresh_token_is_a_clear_error_and_nothing_is_saved() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
+    create_clip()
         .respond_with(ResponseTemplate::new(401))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/token"))
+    token()
         .respond_with(
             ResponseTemplate::new(400)
                 .set_body_json(json!({"status": 400, "message": "Invalid refresh token"})),
@@ -260,29 +204,20 @@ async fn invalid_refresh_token_is_a_clear_error_and_nothing_is_saved() {
 #[tokio::test]
 async fn concurrent_refreshes_make_one_token_request() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
+    create_clip()
         .and(bearer_token("user-a"))
         .respond_with(ResponseTemplate::new(401))
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
+    create_clip()
         .and(bearer_token("user-b"))
-        .respond_with(ResponseTemplate::new(202).set_body_json(created_body("C")))
+        .respond_with(created("C"))
         .expect(2)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({
-                    "access_token": "user-b", "refresh_token": "refresh-b", "expires_in": 14124
-                }))
-                .set_delay(Duration::from_millis(300)),
-        )
+    token()
+        .respond_with(refreshed("user-b", "refresh-b").set_delay(Duration::from_millis(300)))
         .expect(1)
         .mount(&server)
         .await;
@@ -297,14 +232,9 @@ async fn concurrent_refreshes_make_one_token_request() {
 
     // Two explicit refreshes at once also spend the refresh token only once.
     server.reset().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/token"))
+    token()
         .and(body_string_contains("refresh_token=refresh-b"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"access_token": "user-c", "refresh_token": "refresh-c"}))
-                .set_delay(Duration::from_millis(300)),
-        )
+        .respond_with(refreshed("user-c", "refresh-c").set_delay(Duration::from_millis(300)))
         .expect(1)
         .mount(&server)
         .await;
@@ -322,35 +252,20 @@ async fn create_clip_status_mapping() {
     let cases = [
         (
             "429",
-            ResponseTemplate::new(429)
+            error(429, "")
                 .insert_header("Ratelimit-Limit", "800")
                 .insert_header("Ratelimit-Remaining", "0")
-                .insert_header("Ratelimit-Reset", "1767225600")
-                .set_body_json(json!({"error": "Too Many Requests", "status": 429, "message": ""})),
+                .insert_header("Ratelimit-Reset", "1767225600"),
         ),
-        (
-            "503",
-            ResponseTemplate::new(503).set_body_json(
-                json!({"error": "Service Unavailable", "status": 503, "message": ""}),
-            ),
-        ),
+        ("503", error(503, "")),
         (
             "403",
-            ResponseTemplate::new(403).set_body_json(json!({
-                "error": "Forbidden", "status": 403,
-                "message": "Clips are restricted to followers on this channel"
-            })),
+            error(403, "Clips are restricted to followers on this channel"),
         ),
-        (
-            "404",
-            ResponseTemplate::new(404).set_body_json(json!({
-                "error": "Not Found", "status": 404, "message": "Channel is offline"
-            })),
-        ),
+        ("404", error(404, "Channel is offline")),
     ];
     for (id, response) in cases {
-        Mock::given(method("POST"))
-            .and(path("/helix/clips"))
+        create_clip()
             .and(query_param("broadcaster_id", id))
             .respond_with(response)
             .expect(1)
@@ -438,13 +353,12 @@ impl Respond for Streams {
     }
 }
 
-fn mount_app_token(token: &'static str) -> Mock {
-    Mock::given(method("POST"))
-        .and(path("/oauth2/token"))
+fn mount_app_token(access: &'static str) -> Mock {
+    token()
         .and(body_string_contains("grant_type=client_credentials"))
         .and(body_string_contains("client_secret=app-secret"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": token, "expires_in": 5011271, "token_type": "bearer"
+            "access_token": access, "expires_in": 5011271, "token_type": "bearer"
         })))
 }
 
@@ -538,8 +452,7 @@ async fn rejected_app_token_is_replaced_once() {
 async fn get_clips_by_id() {
     let server = MockServer::start().await;
     mount_app_token("app-1").mount(&server).await;
-    Mock::given(method("GET"))
-        .and(path("/helix/clips"))
+    get_clips()
         .and(query_param("id", "Found"))
         .and(query_param("id", "Pending"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
@@ -724,24 +637,16 @@ fn names(lists: &[EmoteList], p: EmoteProvider) -> Option<Vec<String>> {
 }
 
 async fn mount_all_providers(server: &MockServer) {
-    mount_json("/7tv/v3/emote-sets/global", seventv_global())
-        .mount(server)
-        .await;
-    mount_json("/7tv/v3/users/twitch/123456", seventv_user())
-        .mount(server)
-        .await;
-    mount_json("/bttv/3/cached/emotes/global", bttv_global())
-        .mount(server)
-        .await;
-    mount_json("/bttv/3/cached/users/twitch/123456", bttv_user())
-        .mount(server)
-        .await;
-    mount_json("/ffz/v1/set/global", ffz_global())
-        .mount(server)
-        .await;
-    mount_json("/ffz/v1/room/id/123456", ffz_room())
-        .mount(server)
-        .await;
+    for (p, body) in [
+        ("/7tv/v3/emote-sets/global", seventv_global()),
+        ("/7tv/v3/users/twitch/123456", seventv_user()),
+        ("/bttv/3/cached/emotes/global", bttv_global()),
+        ("/bttv/3/cached/users/twitch/123456", bttv_user()),
+        ("/ffz/v1/set/global", ffz_global()),
+        ("/ffz/v1/room/id/123456", ffz_room()),
+    ] {
+        mount_json(p, body).mount(server).await;
+    }
 }
 
 #[tokio::test]
@@ -925,14 +830,7 @@ impl TokenStore for AlreadyRotated {
 #[tokio::test]
 async fn unpersisted_refresh_keeps_new_pair_in_memory_and_reports_the_store_error() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "user-b", "refresh_token": "refresh-b", "expires_in": 14124
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    refresh_once("user-b", "refresh-b").mount(&server).await;
     let client = user_client(&server, BrokenStore);
     let auth = client.user_auth().unwrap();
     let e = auth.refresh().await.unwrap_err();
@@ -944,21 +842,18 @@ async fn unpersisted_refresh_keeps_new_pair_in_memory_and_reports_the_store_erro
 #[tokio::test]
 async fn a_store_override_can_reuse_a_pair_rotated_elsewhere() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth2/token"))
+    token()
         .respond_with(ResponseTemplate::new(500))
         .expect(0)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/helix/clips"))
+    get_clips()
         .and(bearer_token("user-a"))
         .respond_with(ResponseTemplate::new(401))
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/helix/clips"))
+    get_clips()
         .and(bearer_token("other-worker"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
         .expect(1)

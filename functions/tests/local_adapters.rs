@@ -148,10 +148,5 @@ async fn json_channel_store_crud() {
         store.list().await.unwrap(),
         vec![a.clone(), ChannelConfig::new("zed")]
     );
-    a.enabled = false;
-    store.put(&a).await.unwrap();
-    assert!(!store.list().await.unwrap()[0].enabled);
-    assert!(store.remove("zed").await.unwrap());
-    assert!(!store.remove("zed").await.unwrap());
-    assert_eq!(store.list().await.unwrap().len(), 1);
+    common::disable_then_remove(&store, a, "zed").await;
 }

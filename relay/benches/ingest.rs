@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clipper_relay::live::chat::{self, ChatOptions};
 use clipper_relay::live::driver::{Driver, DriverOptions};
-use clipper_relay::live::loopback::{privmsg, Chatter, LoopbackIrc};
+use clipper_testkit::loopback::{privmsg, Chatter, LoopbackIrc};
 use clipper_relay::live::transport::set_endpoint;
 use tokio::sync::{mpsc, oneshot, watch};
 

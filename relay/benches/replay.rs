@@ -17,6 +17,7 @@ use clipper_models::ClipDecision;
 use clipper_relay::input::ChatFormat;
 use clipper_relay::replay::{replay_files, ReplayClip, ReplayOptions, ReplaySink, ReplaySummary};
 use clipper_relay::synth::{self, SynthConfig};
+use clipper_testkit::bench::{env_or, mib, reset_peak, status_kb};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -29,34 +30,6 @@ impl ReplaySink for NullSink {
     fn clip(&mut self, _clip: &ReplayClip, _decision: &ClipDecision) {
         self.clips += 1;
     }
-}
-
-/// A `kB` field of `/proc/self/status`.
-fn status_kb(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// Resets the peak RSS to the current RSS; false where the kernel does not allow it.
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-fn mib(kb: Option<u64>) -> String {
-    kb.map_or_else(
-        || "n/a".to_owned(),
-        |kb| format!("{:.1} MiB", kb as f64 / 1024.0),
-    )
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// Thousands separators.

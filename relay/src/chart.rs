@@ -1,30 +1,45 @@
 //! Timeline chart of one evaluated stream (SVG): message rate, combined score, detections (with
-//! the span each clip would hold), the reference z-score rule's firings and labels.
+//! the span each clip would hold), the reference z-score rule's firings and labels. It draws
+//! plain numbers ([`Timeline`]); the evaluation (`crate::eval`) fills them in.
 
 use crate::error::{RelayError, Result};
-use crate::eval::{Labels, Stream};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// Write `<dir>/<stream id>.svg`; returns its path.
-pub fn write_chart(dir: &Path, s: &Stream, labels: &Labels) -> Result<PathBuf> {
+/// What the chart of one stream shows; all times in seconds of stream time.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline<'a> {
+    /// The stream id (the file is `<id>.svg`).
+    pub id: &'a str,
+    /// Length of the stream.
+    pub seconds: f64,
+    /// (window end, messages per second, combined score) per window.
+    pub windows: &'a [(f64, f64, f64)],
+    /// Labelled hot-clip starts.
+    pub label_points: &'a [f64],
+    /// Labelled highlight intervals (start, end).
+    pub label_spans: &'a [(f64, f64)],
+    /// Where the reference z-score rule fired.
+    pub rule_firings: Vec<f64>,
+    /// The detections: (time, score, span its clip would hold).
+    pub clips: Vec<(f64, f64, (f64, f64))>,
+}
+
+/// Write `<dir>/<id>.svg`; returns its path.
+pub fn write_chart(dir: &Path, t: &Timeline<'_>) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|source| RelayError::Write {
         path: dir.to_owned(),
         source,
     })?;
-    let path = dir.join(format!("{}.svg", s.id));
-    draw(&path, s, labels).map_err(|e| RelayError::Chart {
+    let path = dir.join(format!("{}.svg", t.id));
+    draw(&path, t).map_err(|e| RelayError::Chart {
         path: path.clone(),
         reason: e.to_string(),
     })?;
     Ok(path)
 }
 
-fn draw(
-    path: &Path,
-    s: &Stream,
-    labels: &Labels,
-) -> std::result::Result<(), Box<dyn std::error::Error>> {
+fn draw(path: &Path, s: &Timeline<'_>) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let minutes = (s.seconds / 60.0).max(1.0);
     let root = SVGBackend::new(path, (1600, 640)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -71,36 +86,30 @@ fn draw(
 
     let vline = |t: f64, top: f64| vec![(t / 60.0, 0.0), (t / 60.0, top)];
     let h = max_score * 1.05;
-    match labels {
-        Labels::Points(p) => {
-            for o in p.get(&s.id).into_iter().flatten() {
-                score.draw_series(LineSeries::new(vline(*o, h), GREEN.stroke_width(3)))?;
-            }
-        }
-        Labels::Intervals(iv) => {
-            for (a, b) in iv.get(&s.id).into_iter().flatten() {
-                score.draw_series(std::iter::once(Rectangle::new(
-                    [(a / 60.0, 0.0), ((b / 60.0).max(a / 60.0 + 0.1), h)],
-                    GREEN.mix(0.35).filled(),
-                )))?;
-            }
-        }
+    for o in s.label_points {
+        score.draw_series(LineSeries::new(vline(*o, h), GREEN.stroke_width(3)))?;
     }
-    for d in s.reference_rule() {
+    for (a, b) in s.label_spans {
+        score.draw_series(std::iter::once(Rectangle::new(
+            [(a / 60.0, 0.0), ((b / 60.0).max(a / 60.0 + 0.1), h)],
+            GREEN.mix(0.35).filled(),
+        )))?;
+    }
+    for t in &s.rule_firings {
         score.draw_series(std::iter::once(Circle::new(
-            (d.t / 60.0, h * 0.03),
+            (t / 60.0, h * 0.03),
             3,
             RGBColor(150, 150, 150).filled(),
         )))?;
     }
-    for d in &s.ours {
+    for &(t, clip_score, span) in &s.clips {
         score.draw_series(std::iter::once(Rectangle::new(
-            [(d.span.0 / 60.0, h * 0.06), (d.span.1 / 60.0, h * 0.1)],
+            [(span.0 / 60.0, h * 0.06), (span.1 / 60.0, h * 0.1)],
             RED.mix(0.3).filled(),
         )))?;
-        score.draw_series(LineSeries::new(vline(d.t, d.score), RED.stroke_width(2)))?;
+        score.draw_series(LineSeries::new(vline(t, clip_score), RED.stroke_width(2)))?;
         score.draw_series(std::iter::once(Circle::new(
-            (d.t / 60.0, d.score),
+            (t / 60.0, clip_score),
             4,
             RED.filled(),
         )))?;

@@ -13,6 +13,7 @@
 //! A third input, chat spikes labelled by reaction (`--spikes`, chatinterpreter JSONL), is
 //! scored by ROC AUC: does a spike's score rank the clip-worthy spikes first?
 
+use crate::chart::{self, Timeline};
 use crate::error::{RelayError, Result};
 use crate::input::ChatReader;
 use crate::replay::{self, thin_keeps, ReplayClip, ReplayOptions, ReplaySink};
@@ -35,17 +36,27 @@ pub enum Labels {
     Intervals(HashMap<String, Vec<(f64, f64)>>),
 }
 
-/// Read a labels CSV (header `vod_id,offset_s` or `vod_id,start_s,end_s`).
-pub fn load_labels(path: &Path) -> Result<Labels> {
-    let text = std::fs::read_to_string(path).map_err(|source| RelayError::Read {
+/// The whole text of a labels file.
+fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| RelayError::Read {
         path: path.to_owned(),
         source,
-    })?;
-    let bad = |line: usize, reason: String| RelayError::Labels {
+    })
+}
+
+/// The error for line `line` of labels file `path`.
+fn bad_line(path: &Path) -> impl Fn(usize, String) -> RelayError + '_ {
+    |line, reason| RelayError::Labels {
         path: path.to_owned(),
         line,
         reason,
-    };
+    }
+}
+
+/// Read a labels CSV (header `vod_id,offset_s` or `vod_id,start_s,end_s`).
+pub fn load_labels(path: &Path) -> Result<Labels> {
+    let text = read_text(path)?;
+    let bad = bad_line(path);
     let mut lines = text
         .lines()
         .enumerate()
@@ -124,6 +135,23 @@ impl Stream {
     /// Detections of the README's reference rule (20 s, z ≥ 2); empty before the rules ran.
     pub fn reference_rule(&self) -> &[Detection] {
         self.rules.get(REFERENCE_RULE).map_or(&[], Vec::as_slice)
+    }
+
+    /// What its chart shows, with the labels of this stream.
+    pub fn timeline<'a>(&'a self, labels: &'a Labels) -> Timeline<'a> {
+        let (label_points, label_spans) = match labels {
+            Labels::Points(p) => (p.get(&self.id).map_or(&[][..], Vec::as_slice), &[][..]),
+            Labels::Intervals(iv) => (&[][..], iv.get(&self.id).map_or(&[][..], Vec::as_slice)),
+        };
+        Timeline {
+            id: &self.id,
+            seconds: self.seconds,
+            windows: &self.windows,
+            label_points,
+            label_spans,
+            rule_firings: self.reference_rule().iter().map(|d| d.t).collect(),
+            clips: self.ours.iter().map(|d| (d.t, d.score, d.span)).collect(),
+        }
     }
 }
 
@@ -318,6 +346,22 @@ pub struct Measure {
     pub of: Option<(usize, usize)>,
 }
 
+impl Measure {
+    pub fn new(
+        key: &'static str,
+        name: &'static str,
+        value: f64,
+        of: Option<(usize, usize)>,
+    ) -> Self {
+        Measure {
+            key,
+            name,
+            value,
+            of,
+        }
+    }
+}
+
 /// Recall of point labels at a clip budget, as the data README defines it, and where the kept
 /// clips' spans fall.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -334,39 +378,6 @@ pub struct PointScores {
     /// Among the labels caught at 4/h, the share whose offset lies inside a kept clip's span.
     pub contained_of_caught_at_4: f64,
     pub caught_contained_at_4: usize,
-}
-
-impl PointScores {
-    pub fn measures(&self) -> Vec<Measure> {
-        let m = |key, name, value, of| Measure {
-            key,
-            name,
-            value,
-            of,
-        };
-        vec![
-            m("recall_at_2", "R@2/h", self.recall_at_2, None),
-            m(
-                "recall_at_4",
-                "R@4/h",
-                self.recall_at_4,
-                Some((self.caught_at_4, self.labels)),
-            ),
-            m("recall_at_8", "R@8/h", self.recall_at_8, None),
-            m(
-                "contain_at_4",
-                "contain@4/h",
-                self.contain_at_4,
-                Some((self.contained_at_4, self.labels)),
-            ),
-            m(
-                "contained_of_caught_at_4",
-                "contained/caught@4/h",
-                self.contained_of_caught_at_4,
-                Some((self.caught_contained_at_4, self.caught_at_4)),
-            ),
-        ]
-    }
 }
 
 pub fn score_points<F>(
@@ -433,30 +444,6 @@ pub struct IntervalScores {
     pub kept_at_4: usize,
     pub overlap_at_4: f64,
     pub overlapping_at_4: usize,
-}
-
-impl IntervalScores {
-    pub fn measures(&self) -> Vec<Measure> {
-        let m = |key, name, value, of| Measure {
-            key,
-            name,
-            value,
-            of,
-        };
-        vec![
-            m("precision", "P", self.precision, None),
-            m("recall", "R", self.recall, None),
-            m("f1", "F1", self.f1, None),
-            m("precision_at_4", "P@4/h", self.precision_at_4, None),
-            m("recall_at_4", "R@4/h", self.recall_at_4, None),
-            m(
-                "overlap_at_4",
-                "overlap@4/h",
-                self.overlap_at_4,
-                Some((self.overlapping_at_4, self.kept_at_4)),
-            ),
-        ]
-    }
 }
 
 pub fn score_intervals<F>(
@@ -546,12 +533,48 @@ pub enum Scores {
 }
 
 impl Scores {
+    /// The measures of this score, in report order.
     pub fn measures(&self) -> Vec<Measure> {
+        let m = Measure::new;
         match self {
-            Scores::Points(s) => s.measures(),
-            Scores::Intervals(s) => s.measures(),
+            Scores::Points(s) => vec![
+                m("recall_at_2", "R@2/h", s.recall_at_2, None),
+                m(
+                    "recall_at_4",
+                    "R@4/h",
+                    s.recall_at_4,
+                    Some((s.caught_at_4, s.labels)),
+                ),
+                m("recall_at_8", "R@8/h", s.recall_at_8, None),
+                m(
+                    "contain_at_4",
+                    "contain@4/h",
+                    s.contain_at_4,
+                    Some((s.contained_at_4, s.labels)),
+                ),
+                m(
+                    "contained_of_caught_at_4",
+                    "contained/caught@4/h",
+                    s.contained_of_caught_at_4,
+                    Some((s.caught_contained_at_4, s.caught_at_4)),
+                ),
+            ],
+            Scores::Intervals(s) => vec![
+                m("precision", "P", s.precision, None),
+                m("recall", "R", s.recall, None),
+                m("f1", "F1", s.f1, None),
+                m("precision_at_4", "P@4/h", s.precision_at_4, None),
+                m("recall_at_4", "R@4/h", s.recall_at_4, None),
+                m(
+                    "overlap_at_4",
+                    "overlap@4/h",
+                    s.overlap_at_4,
+                    Some((s.overlapping_at_4, s.kept_at_4)),
+                ),
+            ],
         }
     }
+
     pub fn clips_per_hour(&self) -> f64 {
         match self {
             Scores::Points(s) => s.clips_per_hour,
@@ -654,6 +677,18 @@ pub struct RuleScores {
     pub scores: Scores,
 }
 
+impl RuleScores {
+    /// `rule`'s `scores`.
+    pub fn new(rule: &Rule, scores: Scores) -> Self {
+        RuleScores {
+            rule: rule.to_string(),
+            window_s: rule.window_s,
+            z: rule.z,
+            scores,
+        }
+    }
+}
+
 /// One headline measure: clipper, the best of the nine rules (the first in [`RULES`] order on
 /// ties) and the reference rule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -738,12 +773,7 @@ pub fn evaluate(
     let rules: Vec<RuleScores> = RULES
         .iter()
         .enumerate()
-        .map(|(i, r)| RuleScores {
-            rule: r.to_string(),
-            window_s: r.window_s,
-            z: r.z,
-            scores: score(&streams, labels, |s| s.rules[i].as_slice()),
-        })
+        .map(|(i, r)| RuleScores::new(r, score(&streams, labels, |s| s.rules[i].as_slice())))
         .collect();
     let report = Report {
         labels: match labels {
@@ -762,7 +792,7 @@ pub fn evaluate(
     };
     if let Some(dir) = chart_dir {
         for s in &streams {
-            crate::chart::write_chart(dir, s, labels)?;
+            chart::write_chart(dir, &s.timeline(labels))?;
         }
     }
     Ok((report, streams, summary))
@@ -890,15 +920,8 @@ struct SpikeLine {
 /// Read a spikes JSONL file (one spike per line: `video_id`, `start_s`, `end_s`, `binary`,
 /// `messages`, `timestamps_s`).
 pub fn load_spikes(path: &Path) -> Result<Vec<Spike>> {
-    let text = std::fs::read_to_string(path).map_err(|source| RelayError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let bad = |line: usize, reason: String| RelayError::Labels {
-        path: path.to_owned(),
-        line,
-        reason,
-    };
+    let text = read_text(path)?;
+    let bad = bad_line(path);
     let mut spikes = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -1391,15 +1414,13 @@ mod tests {
         let rules: Vec<RuleScores> = RULES
             .iter()
             .enumerate()
-            .map(|(i, r)| RuleScores {
-                rule: r.to_string(),
-                window_s: r.window_s,
-                z: r.z,
-                scores: p(if i == 4 || i == 7 {
+            .map(|(i, r)| {
+                let recall = if i == 4 || i == 7 {
                     0.6
                 } else {
                     0.1 * i as f64 / 9.0
-                }),
+                };
+                RuleScores::new(r, p(recall))
             })
             .collect();
         let best = best_per_measure(&p(0.5), &rules);

@@ -4,20 +4,8 @@ use crate::error::{RelayError, Result};
 use clipper_models::ChannelModel;
 use std::path::{Path, PathBuf};
 
-/// File name of a channel's model: channel logins are `[a-z0-9_]`, anything else is replaced.
-pub fn model_path(dir: &Path, channel: &str) -> PathBuf {
-    let safe: String = channel
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    dir.join(format!("{safe}.clipper-model.json"))
-}
+/// File name of a channel's model (the functions' local model store names it the same way).
+pub use clipper_functions::local::model_path;
 
 /// Load a channel's model. A missing file is `Ok(None)`; an unreadable, old or corrupt file is
 /// logged as a warning, moved aside (`.corrupt`) and also gives `Ok(None)`: the channel starts

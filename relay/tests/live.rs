@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clipper_functions::twitch::auth::{Secret, TwitchCredentials};
-use clipper_relay::live::loopback::{privmsg, room_id, Chatter, LoopbackIrc};
+use clipper_testkit::loopback::{privmsg, room_id, Chatter, LoopbackIrc};
 use clipper_relay::live::run::{run, RunConfig, RunSummary};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;

@@ -10,29 +10,20 @@
 #![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-#[path = "../../functions/tests/common/aws_setup.rs"]
-#[allow(dead_code)]
-mod aws_setup;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use clipper_functions::aws::{
-    esm, DynamoChannelStore, DynamoClaims, DynamoClipStore, S3ModelStore, S3WindowArchive,
-    SqsClipScheduler, SqsQueueConfig, SqsWindowQueue,
-};
-use clipper_functions::clip_flow::ClipFlowConfig;
-use clipper_functions::handlers::clip::{ClipHandler, ClipHandlerConfig};
-use clipper_functions::handlers::score::{ScoreConfig, ScoreHandler};
+use clipper_functions::aws::{SqsQueueConfig, SqsWindowQueue};
+use clipper_functions::local::MemoryTokenStore;
 use clipper_functions::record::ClipStatus;
 use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore};
-use clipper_functions::twitch::auth::{MemoryTokenStore, Secret, TwitchCredentials};
-use clipper_functions::twitch::{HelixClient, HelixConfig};
-use clipper_relay::live::loopback::{privmsg, room_id, Chatter, LoopbackIrc};
+use clipper_functions::twitch::auth::{Secret, TwitchCredentials};
+use clipper_functions::twitch::HelixClient;
 use clipper_relay::live::run::{run_with, RunConfig};
-use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use clipper_testkit::helix::{self, create_clip, error, found, get_clips};
+use clipper_testkit::loopback::{privmsg, room_id, Chatter, LoopbackIrc};
+use clipper_testkit::{esm, moto};
+use wiremock::MockServer;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -45,24 +36,12 @@ const CH: &str = "hypechan";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
-    let Some(ep) = aws_setup::endpoint("relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx")
+    let Some(aws) = moto::aws("relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx").await
     else {
         return;
     };
-    let aws = aws_setup::connect(&ep).await;
-    let bucket = aws_setup::unique("relay-e2e");
-    aws_setup::bucket(&aws, &bucket).await;
-    let (wurl, _) = aws_setup::queue(&aws, &aws_setup::unique("relay-windows"), Some(3)).await;
-    let (curl, _) = aws_setup::queue(&aws, &aws_setup::unique("relay-clips"), Some(5)).await;
-    let (clips_t, state_t, chan_t) = (
-        aws_setup::unique("relay-clips"),
-        aws_setup::unique("relay-state"),
-        aws_setup::unique("relay-channels"),
-    );
-    aws_setup::clips_table(&aws, &clips_t).await;
-    aws_setup::table(&aws, &state_t, "channel").await;
-    aws_setup::table(&aws, &chan_t, "channel").await;
-    let channels = DynamoChannelStore::new(aws.dynamodb.clone(), &chan_t);
+    let stack = moto::Stack::create(&aws, "relay").await;
+    let channels = stack.channels();
     channels.put(&ChannelConfig::new(CH)).await.unwrap();
 
     // The relay: chat from the loopback server, windows to SQS, channels from the table.
@@ -77,7 +56,7 @@ async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
     cfg.forward.linger = Duration::from_millis(300);
     let queue = Arc::new(SqsWindowQueue::start(
         aws.sqs.clone(),
-        &wurl,
+        &stack.windows_url,
         SqsQueueConfig::default(),
     ));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -141,17 +120,10 @@ async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
     );
 
     // Score function over what the relay sent.
-    let score = ScoreHandler::new(
-        S3ModelStore::new(aws.s3.clone(), &bucket),
-        DynamoClaims::new(aws.dynamodb.clone(), &state_t),
-        SqsClipScheduler::new(aws.sqs.clone(), &curl),
-        S3WindowArchive::new(aws.s3.clone(), &bucket),
-        channels.clone(),
-        ScoreConfig::default(),
-    );
+    let score = stack.score_handler();
     let mut scored = 0;
     loop {
-        let (n, failed) = esm::poll_once(&aws.sqs, &wurl, 0, 10, |event| {
+        let (n, failed) = esm::poll_once(&aws.sqs, &stack.windows_url, 0, 10, |event| {
             let score = &score;
             async move { score.handle(&event, now_ms()).await }
         })
@@ -170,98 +142,40 @@ async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
 
     // Clip function with the real Helix client; Twitch answers 503 first.
     let helix_srv = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
-        .respond_with(ResponseTemplate::new(503))
+    create_clip()
+        .respond_with(error(503, ""))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&helix_srv)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/helix/clips"))
-        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"data": [{"id": "ServerlessClip", "edit_url": "https://clips.twitch.tv/ServerlessClip/edit"}]})))
+    create_clip()
+        .respond_with(helix::created("ServerlessClip"))
         .with_priority(2)
         .mount(&helix_srv)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/helix/clips"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{"id": "ServerlessClip", "url": "https://clips.twitch.tv/ServerlessClip"}]})))
+    get_clips()
+        .respond_with(found("ServerlessClip", serde_json::json!({})))
         .mount(&helix_srv)
         .await;
-    let mut hc = HelixConfig::new("cid");
-    hc.helix_base = format!("{}/helix", helix_srv.uri()).parse().unwrap();
-    hc.oauth_base = format!("{}/oauth2", helix_srv.uri()).parse().unwrap();
     let creds = TwitchCredentials {
-        client_id: "cid".into(),
+        client_id: helix::CLIENT_ID.into(),
         client_secret: None,
         access_token: Some(Secret::new("user-token")),
         refresh_token: Some(Secret::new("refresh")),
     };
-    let helix = HelixClient::from_credentials(hc, &creds, MemoryTokenStore::new(None))
+    let config = helix::config(&helix_srv);
+    let api = HelixClient::from_credentials(config, &creds, MemoryTokenStore::new(None))
         .await
         .unwrap();
-    let clip = ClipHandler::new(
-        Some(helix),
-        DynamoClipStore::new(aws.dynamodb.clone(), &clips_t),
-        SqsClipScheduler::new(aws.sqs.clone(), &curl),
-        DynamoClaims::new(aws.dynamodb.clone(), &state_t),
-        channels.clone(),
-        ClipHandlerConfig {
-            flow: ClipFlowConfig {
-                confirm_backoff: vec![Duration::from_secs(1), Duration::from_secs(2)],
-                max_create_attempts: 4,
-                retry_base: Duration::from_secs(1),
-            },
-            create_claim_ms: 60_000,
-        },
-    );
-    let store = DynamoClipStore::new(aws.dynamodb.clone(), &clips_t);
-    let began = Instant::now();
-    let mut duplicated = false;
-    loop {
-        let (n, _) = esm::poll_once(&aws.sqs, &curl, 1, 5, |event| {
-            let dup: Vec<String> = if duplicated {
-                Vec::new()
-            } else {
-                event
-                    .records
-                    .iter()
-                    .filter_map(|r| r.body.clone())
-                    .collect()
-            };
-            let (sqs, curl, clip) = (aws.sqs.clone(), curl.clone(), &clip);
-            async move {
-                for body in dup {
-                    sqs.send_message()
-                        .queue_url(&curl)
-                        .message_body(body)
-                        .send()
-                        .await
-                        .unwrap();
-                }
-                clip.handle(&event, now_ms(), "relay-e2e").await
-            }
+    let clip = stack.clip_handler(Some(api));
+    let store = stack.clip_store();
+    let batches = stack
+        .drain_clip_queue(|event| {
+            let clip = &clip;
+            async move { clip.handle(&event, now_ms(), "relay-e2e").await }
         })
-        .await
-        .unwrap();
-        if n > 0 {
-            duplicated = true;
-        }
-        let done = store
-            .list(None, None)
-            .await
-            .unwrap()
-            .iter()
-            .any(|r| r.status == ClipStatus::Confirmed);
-        if done && n == 0 {
-            break;
-        }
-        assert!(
-            began.elapsed() < Duration::from_secs(90),
-            "no confirmed clip in time"
-        );
-    }
-    assert!(duplicated, "no clip request reached the clip queue");
+        .await;
+    assert!(batches > 0, "no clip request reached the clip queue");
     let records = store.list(None, None).await.unwrap();
     assert_eq!(records.len(), 1, "{records:#?}");
     let r = &records[0];

@@ -13,11 +13,9 @@
 //!
 //! [`AwsConfig::from_env`] builds the clients; an endpoint override (`AWS_ENDPOINT_URL`, as
 //! aws-config reads it, or `CLIPPER_AWS_ENDPOINT`) points everything at an AWS-compatible server
-//! such as moto (tests). [`esm`] polls a queue the way Lambda's event source mapping does, for
-//! tests and local runs.
+//! such as moto (tests).
 
 mod dynamo;
-pub mod esm;
 mod s3;
 mod secrets;
 mod sqs;

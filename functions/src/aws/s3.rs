@@ -12,6 +12,17 @@ use crate::handlers::train::{ArchiveSource, Archived};
 use crate::local::archive_codec::{decode_lines, encode_lines};
 use crate::roles::{ModelFetch, ModelStore, WindowArchive};
 
+/// An object's whole body (a failed read is a retryable backend error).
+async fn body_bytes(body: ByteStream) -> Result<Vec<u8>> {
+    let data = body.collect().await.map_err(|e| FunctionsError::Backend {
+        service: "s3",
+        operation: "GetObject body",
+        message: e.to_string(),
+        retryable: true,
+    })?;
+    Ok(data.to_vec())
+}
+
 /// Models as `s3://<bucket>/<prefix><channel>.clipper-model.json`; the version is the ETag, so
 /// an unchanged model costs a `304 Not Modified` and no transfer. With bucket versioning on
 /// (template.yaml), every save keeps the earlier model as a noncurrent version.
@@ -63,35 +74,12 @@ impl ModelStore for S3ModelStore {
             Err(e) => return Err(sdk_error("s3", "GetObject", e)),
         };
         let version = out.e_tag().unwrap_or_default().to_owned();
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| FunctionsError::Backend {
-                service: "s3",
-                operation: "GetObject body",
-                message: e.to_string(),
-                retryable: true,
-            })?
-            .into_bytes();
-        let model =
-            ChannelModel::from_json(&bytes).map_err(|source| FunctionsError::CorruptModel {
-                channel: channel.to_owned(),
-                source,
-            })?;
-        Ok(ModelFetch::Loaded {
-            model: Box::new(model),
-            version,
-        })
+        let bytes = body_bytes(out.body).await?;
+        ModelFetch::decode(channel, &bytes, version)
     }
 
     async fn save(&self, model: &ChannelModel) -> Result<String> {
-        let bytes = model
-            .to_json()
-            .map_err(|source| FunctionsError::CorruptModel {
-                channel: model.channel.clone(),
-                source,
-            })?;
+        let bytes = ModelFetch::encode(model)?;
         metrics::add(&COUNTS.s3_put, 1);
         let out = self
             .client
@@ -214,19 +202,8 @@ impl S3WindowArchive {
             .await
         {
             Ok(o) => {
-                let b = o
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| FunctionsError::Backend {
-                        service: "s3",
-                        operation: "GetObject body",
-                        message: e.to_string(),
-                        retryable: true,
-                    })?;
-                Ok(Some(
-                    String::from_utf8_lossy(&b.into_bytes()).trim().to_owned(),
-                ))
+                let b = body_bytes(o.body).await?;
+                Ok(Some(String::from_utf8_lossy(&b).trim().to_owned()))
             }
             Err(e) if error_code(&e) == Some("NoSuchKey") || error_status(&e) == Some(404) => {
                 Ok(None)
@@ -314,17 +291,8 @@ impl ArchiveSource for S3WindowArchive {
                 .send()
                 .await
                 .map_err(|e| sdk_error("s3", "GetObject", e))?;
-            let b = o
-                .body
-                .collect()
-                .await
-                .map_err(|e| FunctionsError::Backend {
-                    service: "s3",
-                    operation: "GetObject body",
-                    message: e.to_string(),
-                    retryable: true,
-                })?;
-            archived.bad_lines += decode_lines(&b.into_bytes(), &mut by_channel);
+            let b = body_bytes(o.body).await?;
+            archived.bad_lines += decode_lines(&b, &mut by_channel);
             archived.objects += 1;
         }
         archived.by_channel = by_channel;

@@ -12,7 +12,6 @@
 //! | train: archived windows → learn → refit → models | [`train::TrainHandler`] |
 
 pub mod clip;
-pub mod cost;
 pub mod metrics;
 pub mod score;
 pub mod train;
@@ -101,8 +100,9 @@ impl From<SqsRecordJson> for QueueRecord {
     }
 }
 
-/// `ApproximateReceiveCount` as a number, 1 when absent or unreadable.
-pub(crate) fn parse_receive_count(s: Option<&str>) -> u32 {
+/// `ApproximateReceiveCount` as a number, 1 when absent or unreadable (for adapters that build
+/// [`QueueRecord`]s from SQS messages).
+pub fn parse_receive_count(s: Option<&str>) -> u32 {
     s.and_then(|s| s.parse().ok()).unwrap_or(1)
 }
 

@@ -10,6 +10,7 @@
 //! | [`crate::roles::WindowQueue`] | [`LocalWindowQueue`] | bounded in-process channel |
 //! | [`crate::roles::ClipScheduler`] | [`LocalClipScheduler`] | tokio timers into a channel |
 //! | [`crate::roles::WindowArchive`] | [`DirWindowArchive`] | `<dir>/windows/*.jsonl` |
+//! | [`crate::roles::TokenStore`] | [`FileTokenStore`], [`MemoryTokenStore`] | `.clipper-tokens.json` (mode 0600), memory |
 
 mod archive;
 #[cfg(feature = "aws")]
@@ -22,6 +23,7 @@ mod claims;
 mod clips;
 mod model_store;
 mod queues;
+mod tokens;
 
 pub use archive::DirWindowArchive;
 pub use channels::JsonChannelStore;
@@ -29,6 +31,7 @@ pub use claims::MemoryClaims;
 pub use clips::{clip_url_line, JsonlClipStore};
 pub use model_store::{model_path, DirModelStore};
 pub use queues::{LocalClipScheduler, LocalWindowQueue, ScheduledClip};
+pub use tokens::{FileTokenStore, MemoryTokenStore, DEFAULT_TOKEN_FILE};
 
 use std::path::Path;
 

@@ -8,7 +8,7 @@ use super::{io_err, write_atomic};
 use crate::error::{FunctionsError, Result};
 use crate::roles::{ModelFetch, ModelStore};
 
-/// `<dir>/<channel>.clipper-model.json` (the relay's `relay/src/store.rs` naming: channel
+/// `<dir>/<channel>.clipper-model.json` (the relay and the functions name models alike: channel
 /// logins are `[a-z0-9_]`, anything else becomes `_`).
 pub fn model_path(dir: &Path, channel: &str) -> PathBuf {
     let safe: String = channel
@@ -63,25 +63,12 @@ impl ModelStore for DirModelStore {
             return Ok(ModelFetch::Unchanged);
         }
         let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-        let model =
-            ChannelModel::from_json(&bytes).map_err(|source| FunctionsError::CorruptModel {
-                channel: channel.to_owned(),
-                source,
-            })?;
-        Ok(ModelFetch::Loaded {
-            model: Box::new(model),
-            version,
-        })
+        ModelFetch::decode(channel, &bytes, version)
     }
 
     async fn save(&self, model: &ChannelModel) -> Result<String> {
         let path = model_path(&self.dir, &model.channel);
-        let bytes = model
-            .to_json()
-            .map_err(|source| FunctionsError::CorruptModel {
-                channel: model.channel.clone(),
-                source,
-            })?;
+        let bytes = ModelFetch::encode(model)?;
         write_atomic(&path, &bytes)?;
         let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
         Ok(Self::stamp(&meta))

@@ -9,21 +9,18 @@
 //!   token.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex as StdMutex, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use clipper_models::Millis;
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 
 use super::error::HelixError;
 use super::{join_url, now_ms};
-use crate::error::{FunctionsError, Result};
 use crate::roles::TokenStore;
 
-/// Where the relay keeps the rotated user token pair by default.
-pub const DEFAULT_TOKEN_FILE: &str = ".clipper-tokens.json";
+/// The token stores moved to [`crate::local`]; these paths stay for the relay's callers.
+pub use crate::local::{FileTokenStore, MemoryTokenStore, DEFAULT_TOKEN_FILE};
 
 /// Renew a token this long before its announced expiry.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
@@ -164,6 +161,12 @@ struct TokenResponse {
     expires_in: Option<u64>,
 }
 
+impl TokenResponse {
+    fn parse(body: &str, operation: &'static str) -> std::result::Result<Self, HelixError> {
+        serde_json::from_str(body).map_err(|source| HelixError::Decode { operation, source })
+    }
+}
+
 #[derive(Deserialize)]
 struct OAuthErrorBody {
     #[serde(default)]
@@ -255,11 +258,7 @@ impl OAuthClient {
             .await?;
         match status {
             200..=299 => {
-                let t: TokenResponse =
-                    serde_json::from_str(&body).map_err(|source| HelixError::Decode {
-                        operation: OP,
-                        source,
-                    })?;
+                let t = TokenResponse::parse(&body, OP)?;
                 tracing::info!(operation = OP, "got a new app access token");
                 Ok((
                     Secret(t.access_token),
@@ -288,11 +287,7 @@ impl OAuthClient {
         let (status, body) = self.token_request(OP, &form).await?;
         match status {
             200..=299 => {
-                let t: TokenResponse =
-                    serde_json::from_str(&body).map_err(|source| HelixError::Decode {
-                        operation: OP,
-                        source,
-                    })?;
+                let t = TokenResponse::parse(&body, OP)?;
                 let expires_at_ms = t.expires_in.map(|s| {
                     now_ms().saturating_add(i64::try_from(s).unwrap_or(0).saturating_mul(1000))
                 });
@@ -550,152 +545,6 @@ impl<S: TokenStore> UserAuth<S> {
             tracing::warn!(login = ?info.login, "user token lacks the clips:edit scope; Create Clip will fail");
         }
         Ok(info)
-    }
-}
-
-/// A [`TokenStore`] in a JSON file, replaced atomically (temporary file with mode 0600, then
-/// rename) so a crash never leaves half a token pair.
-#[derive(Debug, Clone)]
-pub struct FileTokenStore {
-    path: PathBuf,
-}
-
-impl FileTokenStore {
-    /// A store at `path` (the relay uses [`DEFAULT_TOKEN_FILE`]).
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        FileTokenStore { path: path.into() }
-    }
-
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn io(&self, source: std::io::Error) -> FunctionsError {
-        FunctionsError::Io {
-            path: self.path.clone(),
-            source,
-        }
-    }
-}
-
-impl TokenStore for FileTokenStore {
-    async fn load(&self) -> Result<Option<UserTokens>> {
-        match tokio::fs::read(&self.path).await {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|source| FunctionsError::Decode {
-                        what: "token file",
-                        source,
-                    })
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.io(e)),
-        }
-    }
-
-    async fn save(&self, tokens: &UserTokens) -> Result<()> {
-        let json = serde_json::to_vec_pretty(tokens).map_err(|source| FunctionsError::Decode {
-            what: "token file",
-            source,
-        })?;
-        let mut tmp_name = self
-            .path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_else(|| DEFAULT_TOKEN_FILE.into());
-        tmp_name.push(format!(".tmp.{}", std::process::id()));
-        let tmp = self.path.with_file_name(tmp_name);
-        let tmp_err = |source| FunctionsError::Io {
-            path: tmp.clone(),
-            source,
-        };
-        let mut opts = tokio::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        opts.mode(0o600);
-        let mut f = opts.open(&tmp).await.map_err(tmp_err)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // A leftover temporary file keeps its old mode on open: set it explicitly.
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .await
-                .map_err(tmp_err)?;
-        }
-        f.write_all(&json).await.map_err(tmp_err)?;
-        f.sync_all().await.map_err(tmp_err)?;
-        drop(f);
-        tokio::fs::rename(&tmp, &self.path)
-            .await
-            .map_err(|e| self.io(e))?;
-        Ok(())
-    }
-}
-
-/// An in-memory [`TokenStore`] (tests, and deployments that keep tokens elsewhere). Counts saves.
-#[derive(Debug, Default)]
-pub struct MemoryTokenStore {
-    tokens: StdMutex<Option<UserTokens>>,
-    saves: std::sync::atomic::AtomicUsize,
-}
-
-impl MemoryTokenStore {
-    /// A store holding `tokens`.
-    pub fn new(tokens: Option<UserTokens>) -> Self {
-        MemoryTokenStore {
-            tokens: StdMutex::new(tokens),
-            saves: Default::default(),
-        }
-    }
-
-    /// What is stored now.
-    pub fn current(&self) -> Option<UserTokens> {
-        self.tokens
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// How many times [`TokenStore::save`] was called.
-    pub fn saves(&self) -> usize {
-        self.saves.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-impl TokenStore for MemoryTokenStore {
-    async fn load(&self) -> Result<Option<UserTokens>> {
-        Ok(self.current())
-    }
-
-    async fn save(&self, tokens: &UserTokens) -> Result<()> {
-        *self.tokens.lock().unwrap_or_else(PoisonError::into_inner) = Some(tokens.clone());
-        self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-impl<T: TokenStore> TokenStore for std::sync::Arc<T> {
-    fn load(&self) -> impl std::future::Future<Output = Result<Option<UserTokens>>> + Send {
-        (**self).load()
-    }
-
-    fn save(&self, tokens: &UserTokens) -> impl std::future::Future<Output = Result<()>> + Send {
-        (**self).save(tokens)
-    }
-
-    fn rotate<F, Fut>(
-        &self,
-        rejected: &Secret,
-        current: &UserTokens,
-        refresh: F,
-    ) -> impl std::future::Future<Output = std::result::Result<UserTokens, HelixError>> + Send
-    where
-        F: FnOnce(Secret) -> Fut + Send,
-        Fut: std::future::Future<Output = std::result::Result<UserTokens, HelixError>> + Send,
-    {
-        (**self).rotate(rejected, current, refresh)
     }
 }
 

@@ -13,10 +13,10 @@ use std::time::Duration;
 use clipper_models::emotes::EmoteSource;
 use serde::Deserialize;
 
-use super::auth::MemoryTokenStore;
 use super::error::{chain, HelixError};
 use super::helix::HelixClient;
 use super::join_url;
+use crate::local::MemoryTokenStore;
 use crate::roles::TokenStore;
 
 type HResult<T> = std::result::Result<T, HelixError>;

@@ -12,11 +12,10 @@ use reqwest::{Method, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::auth::{
-    AppTokenProvider, MemoryTokenStore, OAuthClient, Secret, TwitchCredentials, UserAuth,
-};
+use super::auth::{AppTokenProvider, OAuthClient, Secret, TwitchCredentials, UserAuth};
 use super::error::HelixError;
 use super::join_url;
+use crate::local::MemoryTokenStore;
 use crate::roles::{ClipApi, TokenStore};
 
 type HResult<T> = std::result::Result<T, HelixError>;

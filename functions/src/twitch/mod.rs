@@ -1,5 +1,6 @@
-//! Twitch adapters: OAuth tokens ([`auth`]), a small typed Helix client ([`helix`]) and the
-//! third-party emote providers ([`emotes`]).
+//! Twitch adapters: OAuth tokens ([`auth`]; where the user token pair is kept is a
+//! [`crate::roles::TokenStore`], in [`crate::local`] or `crate::aws`), a small typed Helix client
+//! ([`helix`]) and the third-party emote providers ([`emotes`]).
 //!
 //! # Why plain `reqwest` and not `twitch_api` / `twitch_oauth2`
 //!
@@ -27,8 +28,7 @@ pub mod error;
 pub mod helix;
 
 pub use auth::{
-    AppTokenProvider, FileTokenStore, MemoryTokenStore, OAuthClient, Secret, TokenInfo,
-    TwitchCredentials, UserAuth, UserTokens, DEFAULT_TOKEN_FILE,
+    AppTokenProvider, OAuthClient, Secret, TokenInfo, TwitchCredentials, UserAuth, UserTokens,
 };
 pub use emotes::{EmoteCatalog, EmoteList, EmoteProvider, EmoteProviders, RefreshOutcome};
 pub use error::HelixError;

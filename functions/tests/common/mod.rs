@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use clipper_functions::handlers::QueueBatch;
-use clipper_functions::roles::ClipApi;
+use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipApi};
 use clipper_functions::twitch::{ClipInfo, CreatedClip, HelixError};
 use clipper_models::{
     ChatMessage, Millis, WindowAggregator, WindowBatch, WindowConfig, WindowEnvelope,
@@ -197,5 +197,17 @@ impl ClipApi for FakeClipApi {
     }
 }
 
-#[cfg(feature = "aws")]
-pub mod aws_setup;
+/// The end of every channel store's test: `first` (listed first) disabled stays listed,
+/// disabled; `other` is removed once, then is gone.
+pub async fn disable_then_remove<C: ChannelStore>(
+    store: &C,
+    mut first: ChannelConfig,
+    other: &str,
+) {
+    first.enabled = false;
+    store.put(&first).await.unwrap();
+    assert!(!store.list().await.unwrap()[0].enabled);
+    assert!(store.remove(other).await.unwrap());
+    assert!(!store.remove(other).await.unwrap());
+    assert_eq!(store.list().await.unwrap().len(), 1);
+}

@@ -1,7 +1,8 @@
 //! The cost model: dollars per channel-day at AWS list prices (us-east-1, arm64 Lambda), from
 //! quantities measured in the end-to-end run (bytes per window, model size, handler time) and
 //! stated deployment assumptions. `infra/COST.md` explains the figures; the end-to-end test
-//! prints this breakdown and checks the goal (≤ $0.01 per channel-day).
+//! (`functions/tests/e2e_moto.rs`) prints this breakdown and checks the goal (≤ $0.01 per
+//! channel-day).
 
 use serde::Serialize;
 

@@ -1,17 +1,16 @@
 //! A queue poller that does what Lambda's SQS event source mapping does: receive up to 10
-//! messages, hand them to a handler as the [`QueueBatch`] Lambda's SQS event carries, delete the records
-//! the handler did not report failed, and leave the failed ones to reappear after their
-//! visibility timeout. Used by the end-to-end tests and for running the functions against real
-//! queues without Lambda.
+//! messages, hand them to a handler as the [`QueueBatch`] Lambda's SQS event carries, delete the
+//! records the handler did not report failed, and leave the failed ones to reappear after their
+//! visibility timeout. The moto tests drive the functions with it (feature `aws`).
 
 use std::future::Future;
 
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 
-use super::sdk_error;
-use crate::error::Result;
-use crate::handlers::metrics::{self, COUNTS};
-use crate::handlers::{parse_receive_count, BatchOutcome, QueueBatch, QueueRecord};
+use clipper_functions::handlers::metrics::{self, COUNTS};
+use clipper_functions::handlers::{parse_receive_count, BatchOutcome, QueueBatch, QueueRecord};
+
+type Result<T> = std::result::Result<T, aws_sdk_sqs::Error>;
 
 /// Receive one batch (long-polling up to `wait_s`) and, if it has messages, run `handler` on
 /// it. Returns the number of records handed over and the number reported failed.
@@ -36,7 +35,7 @@ where
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .send()
         .await
-        .map_err(|e| sdk_error("sqs", "ReceiveMessage", e))?;
+        .map_err(aws_sdk_sqs::Error::from)?;
     let msgs = out.messages();
     if msgs.is_empty() {
         return Ok((0, 0));
@@ -78,7 +77,7 @@ where
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| sdk_error("sqs", "DeleteMessageBatch", e))?;
+            .map_err(aws_sdk_sqs::Error::from)?;
     }
     Ok((n, failed.len()))
 }

@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Notify};
 use twitch_irc::message::IRCMessage;
 
-use super::transport::IrcEndpoint;
+use clipper_relay::live::transport::IrcEndpoint;
 
 type Line = Arc<str>;
 
