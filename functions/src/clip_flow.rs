@@ -246,7 +246,9 @@ async fn create_step<A: ClipApi>(
         return done(record);
     };
     let title = Some(req.decision.title.trim()).filter(|t| !t.is_empty());
-    let result = api.create_clip(&broadcaster_id, title).await;
+    // The span the decision chose (reaching back to the moment), in Twitch's 0.1 s steps.
+    let duration_s = Some((req.decision.duration_ms as f64 / 100.0).round() / 10.0);
+    let result = api.create_clip(&broadcaster_id, title, duration_s).await;
     let attempts = req.attempt.saturating_add(1);
     match result {
         Ok(created) => {

@@ -160,12 +160,15 @@ pub trait ChannelStore: Send + Sync {
 /// Creates and looks up Twitch clips ([`crate::twitch::HelixClient`]; scripted fakes in tests).
 /// The clip flow ([`crate::clip_flow`]) is written against this.
 pub trait ClipApi: Send + Sync {
-    /// Create Clip for `broadcaster_id` with an optional title (the implementation's configured
-    /// duration). A 202 is not a clip yet: confirm with [`ClipApi::get_clips`].
+    /// Create Clip for `broadcaster_id` with an optional title and the clip length the decision
+    /// asks for (`duration_s`: the span that reaches back to the moment; an implementation's
+    /// configured duration, when set, wins). A 202 is not a clip yet: confirm with
+    /// [`ClipApi::get_clips`].
     fn create_clip(
         &self,
         broadcaster_id: &str,
         title: Option<&str>,
+        duration_s: Option<f64>,
     ) -> impl Future<
         Output = std::result::Result<crate::twitch::CreatedClip, crate::twitch::HelixError>,
     > + Send;

@@ -18,6 +18,7 @@ struct Fake {
     creates: Mutex<VecDeque<Result<CreatedClip, HelixError>>>,
     gets: Mutex<VecDeque<Result<Vec<ClipInfo>, HelixError>>>,
     create_calls: Mutex<Vec<(String, Option<String>)>>,
+    durations: Mutex<Vec<Option<f64>>>,
     get_calls: Mutex<Vec<Vec<String>>>,
 }
 
@@ -43,7 +44,9 @@ impl ClipApi for Fake {
         &self,
         broadcaster_id: &str,
         title: Option<&str>,
+        duration_s: Option<f64>,
     ) -> Result<CreatedClip, HelixError> {
+        self.durations.lock().unwrap().push(duration_s);
         self.create_calls
             .lock()
             .unwrap()
@@ -106,7 +109,7 @@ fn request(broadcaster_id: Option<&str>) -> ClipRequest {
         merged: 2,
         forced_by: None,
         title: "ㅋㅋㅋㅋㅋ".into(),
-        duration_ms: 30_000,
+        duration_ms: 47_040,
     };
     ClipRequest::new(decision, broadcaster_id.map(str::to_owned))
 }
@@ -213,6 +216,11 @@ async fn created_then_confirmed_on_second_check() {
     assert_eq!(
         api.create_calls(),
         vec![("1234".to_owned(), Some("ㅋㅋㅋㅋㅋ".to_owned()))]
+    );
+    assert_eq!(
+        *api.durations.lock().unwrap(),
+        vec![Some(47.0)],
+        "the decision's span, in 0.1 s steps"
     );
     assert_eq!(api.get_calls(), 2);
 }

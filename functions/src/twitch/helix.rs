@@ -487,9 +487,16 @@ impl<S: TokenStore> HelixClient<S> {
 }
 
 impl<S: TokenStore> ClipApi for HelixClient<S> {
-    /// [`HelixClient::create_clip`] with the configured clip duration.
-    async fn create_clip(&self, broadcaster_id: &str, title: Option<&str>) -> HResult<CreatedClip> {
-        HelixClient::create_clip(self, broadcaster_id, title, self.config.clip_duration_s).await
+    /// [`HelixClient::create_clip`] with the configured clip duration when one is set
+    /// (`--clip-duration`), else the decision's.
+    async fn create_clip(
+        &self,
+        broadcaster_id: &str,
+        title: Option<&str>,
+        duration_s: Option<f64>,
+    ) -> HResult<CreatedClip> {
+        let duration = self.config.clip_duration_s.or(duration_s);
+        HelixClient::create_clip(self, broadcaster_id, title, duration).await
     }
 
     async fn get_clips(&self, ids: &[String]) -> HResult<Vec<ClipInfo>> {

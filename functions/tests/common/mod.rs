@@ -151,6 +151,7 @@ impl ClipApi for FakeClipApi {
         &self,
         broadcaster_id: &str,
         title: Option<&str>,
+        _duration_s: Option<f64>,
     ) -> Result<CreatedClip, HelixError> {
         let n = self.create_calls.fetch_add(1, Ordering::SeqCst);
         if n < self.fail_first {
