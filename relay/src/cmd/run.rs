@@ -33,7 +33,8 @@ pub struct RunArgs {
     /// Seconds from trigger to Create Clip (overrides the config file).
     #[arg(long, value_name = "SECS")]
     clip_delay: Option<f64>,
-    /// Clip length asked of Twitch, 5-60 s (default: Twitch's 30 s).
+    /// Fixed clip length asked of Twitch, 5-60 s (default: each clip's own span, 30-60 s,
+    /// reaching back to the moment).
     #[arg(long, value_name = "SECS")]
     clip_duration: Option<f64>,
     /// Get Clips checks after Create Clip, seconds apart.
