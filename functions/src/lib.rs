@@ -20,6 +20,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod clip_flow;
+pub mod clock;
 pub mod error;
 pub mod handlers;
 pub mod local;

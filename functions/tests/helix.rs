@@ -41,6 +41,7 @@ fn app_client(server: &MockServer) -> HelixClient {
 }
 
 #[tokio::test]
+// The configured duration (30 s) wins over the decision's span (47 s) passed to ClipApi.
 async fn create_clip_sends_broadcaster_title_and_duration_with_user_token() {
     let server = MockServer::start().await;
     create_clip()
@@ -54,7 +55,7 @@ async fn create_clip_sends_broadcaster_title_and_duration_with_user_token() {
         .mount(&server)
         .await;
     let client = user_client(&server, MemoryTokenStore::default());
-    let clip = ClipApi::create_clip(&client, "1234", Some("ㅋㅋㅋ LUL moment"))
+    let clip = ClipApi::create_clip(&client, "1234", Some("ㅋㅋㅋ LUL moment"), Some(47.0))
         .await
         .unwrap();
     assert_eq!(clip.id, "AwkwardHelplessSalamander");

@@ -190,7 +190,9 @@ impl ShortStats {
     fn push(&mut self, x: f64, lag: usize) {
         self.lagged.push_back(x);
         while self.lagged.len() > lag {
-            let Some(v) = self.lagged.pop_front() else { break };
+            let Some(v) = self.lagged.pop_front() else {
+                break;
+            };
             self.ring.push_back(v);
             self.sum += v;
             self.sum_sq += v * v;

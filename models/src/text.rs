@@ -483,7 +483,18 @@ mod tests {
         }
         assert_eq!(
             out,
-            ["ㅋㅋ", "lull", "66", "??", "아ㅋㅋ", "ㅋㅋ", "pog", "a", "b"].map(String::from),
+            [
+                "ㅋㅋ",
+                "lull",
+                "66",
+                "??",
+                "아ㅋㅋ",
+                "ㅋㅋ",
+                "pog",
+                "a",
+                "b"
+            ]
+            .map(String::from),
             "at most four tokens a message"
         );
     }

@@ -43,6 +43,9 @@ pub enum RelayError {
     Chart { path: PathBuf, reason: String },
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// A model store (or other functions adapter) failed.
+    #[error(transparent)]
+    Store(#[from] clipper_functions::FunctionsError),
     /// A setting out of range (message says which).
     #[error("{0}")]
     Invalid(String),

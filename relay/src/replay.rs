@@ -3,7 +3,7 @@
 
 use crate::error::{RelayError, Result};
 use crate::input::ChatReader;
-use crate::store;
+use clipper_functions::local::DirModelStore;
 use clipper_models::pipeline::{ChannelDetector, Output, ScoredWindow, Training};
 use clipper_models::{ClipDecision, DetectorConfig};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -185,7 +185,7 @@ pub fn replay_files(
                     let model = match models.remove(&msg.channel) {
                         Some(m) => Some(m),
                         None => match &opts.models_dir {
-                            Some(dir) => store::load_model(dir, &msg.channel)?,
+                            Some(dir) => DirModelStore::new(dir).load_now(&msg.channel)?,
                             None => None,
                         },
                     };
@@ -232,7 +232,7 @@ pub fn replay_files(
     }
     if let Some(dir) = &opts.models_dir {
         for m in models.values() {
-            store::save_model(dir, m)?;
+            DirModelStore::new(dir).save_now(m)?;
         }
     }
     summary.elapsed_seconds = started.elapsed().as_secs_f64();

@@ -32,7 +32,7 @@ fn get_n<T: std::str::FromStr>(item: &Item, k: &str) -> Option<T> {
 }
 
 fn now_s() -> i64 {
-    crate::handlers::now_ms() / 1000
+    crate::clock::now_ms() / 1000
 }
 
 /// Clip records in the clips table: partition key `request_id`; the whole record as JSON in
@@ -342,7 +342,7 @@ impl DynamoLease {
 
     /// Take `name` for `ttl_ms` if nobody holds it; `None` when someone else does.
     pub async fn try_acquire(&self, name: &str, ttl_ms: Millis) -> Result<Option<LeaseGuard>> {
-        let now = crate::handlers::now_ms();
+        let now = crate::clock::now_ms();
         let expires = now + ttl_ms;
         metrics::add(&COUNTS.ddb_write, 1);
         let res = self
@@ -376,12 +376,12 @@ impl DynamoLease {
         wait_ms: Millis,
         poll_ms: u64,
     ) -> Result<Option<LeaseGuard>> {
-        let give_up = crate::handlers::now_ms() + wait_ms;
+        let give_up = crate::clock::now_ms() + wait_ms;
         loop {
             if let Some(g) = self.try_acquire(name, ttl_ms).await? {
                 return Ok(Some(g));
             }
-            if crate::handlers::now_ms() >= give_up {
+            if crate::clock::now_ms() >= give_up {
                 return Ok(None);
             }
             tokio::time::sleep(std::time::Duration::from_millis(poll_ms)).await;

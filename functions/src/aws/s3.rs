@@ -170,7 +170,7 @@ impl S3WindowArchive {
         let key = format!(
             "{}{:013}-{}-{:06}.jsonl",
             self.prefix,
-            crate::handlers::now_ms(),
+            crate::clock::now_ms(),
             instance_id(),
             buf.seq
         );
@@ -222,7 +222,7 @@ impl WindowArchive for S3WindowArchive {
         if windows.is_empty() {
             return Ok(());
         }
-        let now = crate::handlers::now_ms();
+        let now = crate::clock::now_ms();
         let mut buf = self.buffer.lock().await;
         buf.windows.extend_from_slice(windows);
         let first = *buf.first_ms.get_or_insert(now);

@@ -18,7 +18,7 @@ pub mod train;
 
 use serde::Deserialize;
 
-use clipper_models::{ClipRequest, Millis, WindowBatch, WIRE_VERSION};
+use clipper_models::{ClipRequest, WindowBatch, WIRE_VERSION};
 
 use crate::error::{FunctionsError, Result};
 
@@ -182,12 +182,7 @@ mod lambda_events {
     }
 }
 
-/// Current Unix time in ms.
-pub fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub use crate::clock::now_ms;
 
 /// A queue message type: JSON with a wire version ([`WIRE_VERSION`]).
 pub trait Versioned: serde::de::DeserializeOwned {

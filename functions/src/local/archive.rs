@@ -70,7 +70,7 @@ impl WindowArchive for DirWindowArchive {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let name = format!(
             "{:013}-{}-{seq:08}.jsonl",
-            crate::handlers::now_ms(),
+            crate::clock::now_ms(),
             std::process::id()
         );
         write_atomic(&self.dir.join(name), &encode_lines(windows)?)

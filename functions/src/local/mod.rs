@@ -45,17 +45,37 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             source,
         })?;
     }
+    // A temporary name no other writer (thread, task, process) uses at the same time.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
+    tmp.push(format!(".tmp{}-{seq}", std::process::id()));
     let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(|source| FunctionsError::Io {
-        path: tmp.clone(),
-        source,
+    let written = (|| {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        // The bytes are on disk before the rename makes them the file.
+        f.sync_all()
+    })();
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(FunctionsError::Io { path: tmp, source });
+    }
+    std::fs::rename(&tmp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        FunctionsError::Io {
+            path: path.to_owned(),
+            source,
+        }
     })?;
-    std::fs::rename(&tmp, path).map_err(|source| FunctionsError::Io {
-        path: path.to_owned(),
-        source,
-    })
+    // And the rename itself survives a crash (best effort: not every platform opens dirs).
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FunctionsError + '_ {

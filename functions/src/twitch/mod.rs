@@ -44,9 +44,4 @@ pub(crate) fn join_url(base: &url::Url, path: &str) -> String {
     )
 }
 
-/// Current Unix time in milliseconds (adapters only; the clip flow takes time as an argument).
-pub(crate) fn now_ms() -> clipper_models::Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub(crate) use crate::clock::now_ms;

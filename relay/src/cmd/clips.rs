@@ -4,7 +4,7 @@
 use super::runtime;
 use anyhow::Context;
 use clipper_functions::local::JsonlClipStore;
-use clipper_relay::{admin, live};
+use clipper_relay::admin;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -47,7 +47,7 @@ pub fn clips(args: ClipsArgs) -> anyhow::Result<()> {
         recordings_dir,
     } = args.action;
     let since = since
-        .map(|s| admin::parse_since(&s, live::driver::now_ms()))
+        .map(|s| admin::parse_since(&s, clipper_functions::clock::now_ms()))
         .transpose()?;
     let format = match format {
         ExportFormat::Csv => admin::Format::Csv,

@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use twitch_irc::message::{AsRawIRC, ServerMessage};
 
-use super::driver::now_ms;
 use crate::error::{RelayError, Result};
+use clipper_functions::clock::now_ms;
 
 /// What was written.
 #[derive(Debug, Default, Clone, serde::Serialize)]
