@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clipper_functions::twitch::auth::{Secret, TwitchCredentials};
-use clipper_testkit::loopback::{privmsg, room_id, Chatter, LoopbackIrc};
 use clipper_relay::live::run::{run, RunConfig, RunSummary};
+use clipper_testkit::loopback::{privmsg, room_id, Chatter, LoopbackIrc};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use wiremock::matchers::{body_string_contains, method, path, query_param};
@@ -817,4 +817,258 @@ async fn forbidden_pauses_the_channel_and_offline_channels_are_not_clipped() {
         .filter(|r| r.url.path() == "/helix/clips" && r.method.as_str() == "POST")
         .count();
     assert_eq!(posts, 0);
+}
+
+/// Every file and directory under `dir`, relative, sorted.
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            out.push(p.strip_prefix(base).unwrap().display().to_string());
+            if p.is_dir() {
+                walk(base, &p, out);
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(dir, dir, &mut v);
+    v.sort();
+    v
+}
+
+/// Forward mode (the serverless relay): windows go to the queue, an allowed `!testclip` goes out
+/// at once in a window of its own with `forced_by`, and nothing is clipped or written: models,
+/// recordings and token file all point below a plain file, where no directory can be created
+/// (root included), and the old fallback in the temp dir does not appear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_mode_forwards_windows_and_a_prompt_testclip_and_writes_nothing() {
+    use clipper_functions::local::{JsonChannelStore, LocalWindowQueue};
+    use clipper_relay::live::run::run_with;
+    let _g = SERIAL.lock().await;
+    let env = Env::new().await;
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .respond_with(created())
+        .mount(&env.http)
+        .await;
+    let blocker = env.dir.path().join("read-only");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let mut cfg = env.config(true);
+    cfg.driver.models_dir = Some(blocker.join("models"));
+    cfg.recordings_dir = blocker.join("recordings");
+    cfg.token_file = blocker.join("tokens.json");
+    cfg.driver.autosave_every = Duration::from_millis(300);
+    cfg.forward.linger = Duration::from_millis(100);
+    let old_fallback = std::env::temp_dir().join("clipper-relay-recordings");
+    // A leftover of an older build, if empty, is nobody's data.
+    let _ = std::fs::remove_dir(&old_fallback);
+    let fallback_existed = old_fallback.exists();
+    let before = tree(env.dir.path());
+
+    let (queue, mut batches) = LocalWindowQueue::new(1_000);
+    let got: Arc<Mutex<Vec<(i64, clipper_models::WindowEnvelope)>>> = Arc::default();
+    let sink = got.clone();
+    tokio::spawn(async move {
+        while let Some(b) = batches.recv().await {
+            let t = now_ms();
+            sink.lock()
+                .unwrap()
+                .extend(b.windows.into_iter().map(|w| (t, w)));
+        }
+    });
+    let (stop, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(run_with::<LocalWindowQueue, JsonChannelStore>(
+        cfg,
+        Some(Arc::new(queue)),
+        None,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(10))
+            .await
+    );
+    for i in 0..10 {
+        let who = Chatter {
+            login: &format!("v{i}"),
+            user_id: &format!("{}", 100 + i),
+            badges: "",
+        };
+        env.irc
+            .send(CHANNEL, &privmsg(CHANNEL, &who, "KEKW KEKW", now_ms(), i));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let with_chat = |got: &[(i64, clipper_models::WindowEnvelope)]| {
+        got.iter()
+            .any(|(_, w)| w.channel == CHANNEL && w.features.messages > 0)
+    };
+    assert!(
+        wait_for(|| with_chat(&got.lock().unwrap()), Duration::from_secs(8)).await,
+        "no window forwarded"
+    );
+    // Right after a window closed, the next one closes ~5 s later: a prompt testclip beats it.
+    let viewer = Chatter {
+        login: "randomviewer",
+        user_id: "77",
+        badges: "",
+    };
+    env.irc.send(
+        CHANNEL,
+        &privmsg(CHANNEL, &viewer, "!testclip", now_ms(), 50),
+    );
+    let moderator = Chatter {
+        login: "modperson",
+        user_id: "78",
+        badges: "moderator/1",
+    };
+    let sent = now_ms();
+    env.irc.send(
+        CHANNEL,
+        &privmsg(CHANNEL, &moderator, "!testclip", sent, 51),
+    );
+    let forced = || {
+        got.lock()
+            .unwrap()
+            .iter()
+            .find(|(_, w)| w.forced_by.is_some())
+            .cloned()
+    };
+    assert!(wait_for(|| forced().is_some(), Duration::from_secs(8)).await);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let _ = stop.send(());
+    let summary = handle.await.unwrap().unwrap();
+
+    let (at, env_forced) = forced().unwrap();
+    assert_eq!(env_forced.forced_by.as_deref(), Some("modperson"));
+    assert_eq!(env_forced.channel, CHANNEL);
+    assert_eq!(env_forced.broadcaster_id, Some(room_id(CHANNEL)));
+    assert!(
+        at - sent < 2_000,
+        "testclip forwarded {} ms after it was sent",
+        at - sent
+    );
+    let all = got.lock().unwrap().clone();
+    assert_eq!(
+        all.iter().filter(|(_, w)| w.forced_by.is_some()).count(),
+        1,
+        "{all:#?}"
+    );
+    let fwd = summary.forwarded.unwrap();
+    assert_eq!(fwd.windows as usize, all.len());
+    assert!(summary.mode.starts_with("forwarding"), "{}", summary.mode);
+    assert_eq!(summary.stats.clips, 0);
+    assert_eq!(summary.stats.triggers, 0);
+    assert_eq!(summary.stats.models_saved, 0);
+    assert_eq!(summary.stats.ignored_testclips, 1);
+    assert_eq!(summary.clips_finished, 0);
+    let posts = env
+        .http
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/helix/clips")
+        .count();
+    assert_eq!(posts, 0);
+    assert_eq!(tree(env.dir.path()), before, "forward mode wrote files");
+    if !fallback_existed {
+        assert!(!old_fallback.exists(), "{} created", old_fallback.display());
+    }
+}
+
+/// Get Streams follows the channel set of the channels file: a channel added while running is
+/// asked for, one removed is not asked for any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewer_polls_follow_the_channels_file() {
+    use clipper_functions::local::{JsonChannelStore, LocalWindowQueue};
+    use clipper_relay::live::run::run_with;
+    let _g = SERIAL.lock().await;
+    let env = Env::new().await;
+    let file = env.dir.path().join("channels.json");
+    let write = |names: &[&str]| {
+        let v: Vec<Value> = names.iter().map(|n| json!({ "channel": n })).collect();
+        std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+    };
+    write(&["alpha", "beta"]);
+    let mut cfg = env.config(false);
+    cfg.channels = Vec::new();
+    cfg.channels_every = Duration::from_millis(300);
+    cfg.viewers_every = Duration::from_millis(300);
+    let store = Arc::new(JsonChannelStore::new(file.clone()));
+    let (stop, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(run_with::<LocalWindowQueue, JsonChannelStore>(
+        cfg,
+        None,
+        Some(store),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    assert!(
+        env.irc
+            .wait_joined(&["alpha", "beta"], Duration::from_secs(10))
+            .await
+    );
+    // Logins of each Get Streams request, in order.
+    let asked = || async {
+        env.http
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path() == "/helix/streams")
+            .map(|r| {
+                let mut v: Vec<String> = r
+                    .url
+                    .query_pairs()
+                    .filter(|(k, _)| k == "user_login")
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                v.sort();
+                v
+            })
+            .collect::<Vec<_>>()
+    };
+    let wait_asked = |channel: &'static str| {
+        let asked = &asked;
+        async move {
+            let end = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let polls = asked().await;
+                if polls.iter().any(|l| l.iter().any(|c| c == channel))
+                    || tokio::time::Instant::now() > end
+                {
+                    return polls;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let first = wait_asked("beta").await;
+    assert!(
+        first.iter().any(|l| *l == ["alpha", "beta"]),
+        "start set not asked for: {first:?}"
+    );
+    write(&["alpha", "gamma"]);
+    wait_asked("gamma").await;
+    // A few more rounds: the removed channel must not come back.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let polls = asked().await;
+    let joined_gamma = env
+        .irc
+        .wait_joined(&["gamma"], Duration::from_secs(1))
+        .await;
+    let _ = stop.send(());
+    handle.await.unwrap().unwrap();
+    assert!(joined_gamma);
+    let since = polls
+        .iter()
+        .position(|l| l.contains(&"gamma".into()))
+        .unwrap_or_else(|| panic!("added channel never asked for: {polls:?}"));
+    assert!(polls.len() - since >= 2, "{polls:?}");
+    for l in &polls[since..] {
+        assert_eq!(*l, ["alpha", "gamma"], "{polls:?}");
+    }
 }

@@ -1,7 +1,16 @@
-//! The live driver: one task owning every channel's [`ChannelDetector`], fed by chat and a
-//! timer, exactly the code replay runs. Everything slow happens elsewhere: model fits on the
-//! blocking pool, clip creation in the clip worker ([`super::clips`]), Helix polls in their own
-//! tasks; they talk to the driver through [`Control`] messages.
+//! The live driver: one task owning every channel's state, fed by chat and a timer. Everything
+//! slow happens elsewhere: model fits on the blocking pool, clip creation in the clip worker
+//! ([`super::clips`]), Helix polls in their own tasks; they talk to the driver through
+//! [`Control`] messages.
+//!
+//! Two modes share the chat, timer and control loop:
+//!
+//! * **detect** ([`Driver::new`], local `clipper run`): each channel runs the whole
+//!   [`ChannelDetector`], exactly the code replay runs; due clips go to the clip worker, models
+//!   are loaded, refitted on the blocking pool and saved.
+//! * **forward** ([`Driver::forwarding`], the relay of the serverless shape): each channel runs
+//!   only a [`WindowAggregator`]; closed windows go to the window sink (the forwarder), where the
+//!   score function decides. No model, no training, no clip, no file.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,8 +20,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clipper_models::emotes::EmoteSource;
 use clipper_models::model::Fitted;
 use clipper_models::{
-    ChannelDetector, ChannelModel, ClipRequest, DetectorConfig, Millis, Output, Training,
-    WindowEnvelope,
+    ChannelDetector, ChannelModel, ChatMessage, ClipRequest, DetectorConfig, Millis, Output,
+    Training, WindowAggregator, WindowEnvelope, WindowFeatures,
 };
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -31,15 +40,17 @@ pub fn now_ms() -> Millis {
 /// Settings of the driver.
 #[derive(Debug, Clone)]
 pub struct DriverOptions {
+    /// Detection settings; in forward mode only `window` (aggregation) and the `!testclip`
+    /// allowlist are used.
     pub detector: DetectorConfig,
-    /// Where models are loaded from and saved to (`None`: not persisted).
+    /// Where models are loaded from and saved to (`None`: not persisted). Unused in forward
+    /// mode.
     pub models_dir: Option<PathBuf>,
+    /// How often models are saved (detect mode).
     pub autosave_every: Duration,
     pub status_every: Duration,
     /// How often time advances without chat (closes windows, releases due clips).
     pub tick: Duration,
-    /// Forward closed windows instead of scoring them (relay of the serverless shape).
-    pub forward_windows: bool,
 }
 
 impl Default for DriverOptions {
@@ -50,7 +61,6 @@ impl Default for DriverOptions {
             autosave_every: Duration::from_secs(600),
             status_every: Duration::from_secs(60),
             tick: Duration::from_millis(200),
-            forward_windows: false,
         }
     }
 }
@@ -77,7 +87,9 @@ pub enum Control {
         channel: String,
         result: clipper_models::Result<Fitted>,
     },
-    /// Channels to watch from now on (others are dropped after a final model save).
+    /// Channels to watch from now on (others are dropped, after a final model save in detect
+    /// mode). Only this and the start list add channels: chat and Helix answers for a channel
+    /// not (or no longer) watched are ignored.
     Channels(Vec<String>),
 }
 
@@ -88,19 +100,84 @@ pub struct ClipJob {
     pub skip: Option<String>,
 }
 
-/// Per-channel state beside the detector.
+/// Where the driver's results go.
+#[derive(Debug)]
+enum Mode {
+    /// Due clips to the clip worker; finished fits back to the driver through `control`.
+    Detect {
+        clips: mpsc::UnboundedSender<ClipJob>,
+        control: mpsc::UnboundedSender<Control>,
+    },
+    /// Closed windows to the forwarder.
+    Forward {
+        windows: mpsc::UnboundedSender<WindowEnvelope>,
+    },
+}
+
+/// What one channel runs (always the variant of the driver's [`Mode`]).
+#[derive(Debug)]
+enum Core {
+    Detect(Box<Detecting>),
+    Forward(Box<Forwarding>),
+}
+
+/// A channel in detect mode: the detector and the clip state around it.
+#[derive(Debug)]
+struct Detecting {
+    detector: ChannelDetector,
+    paused: Option<String>,
+    training: bool,
+    clips_ok: u64,
+    clips_failed: u64,
+}
+
+/// A channel in forward mode: window aggregation only.
+#[derive(Debug)]
+struct Forwarding {
+    aggregator: WindowAggregator,
+    /// End of the last window closed (for the early close at a `!testclip`).
+    closed_until: Millis,
+}
+
+/// Per-channel state.
 #[derive(Debug)]
 struct Chan {
-    detector: ChannelDetector,
+    core: Core,
     broadcaster_id: Option<String>,
     viewers: Option<u32>,
     live: Option<bool>,
-    paused: Option<String>,
-    training: bool,
     msgs_since_status: u64,
-    clips_ok: u64,
-    clips_failed: u64,
-    forced_by: Option<String>,
+}
+
+impl Chan {
+    fn aggregator_mut(&mut self) -> &mut WindowAggregator {
+        match &mut self.core {
+            Core::Detect(d) => d.detector.aggregator_mut(),
+            Core::Forward(f) => &mut f.aggregator,
+        }
+    }
+
+    fn detecting(&mut self) -> Option<&mut Detecting> {
+        match &mut self.core {
+            Core::Detect(d) => Some(d),
+            Core::Forward(_) => None,
+        }
+    }
+
+    fn envelope(
+        &self,
+        channel: &str,
+        features: WindowFeatures,
+        forced_by: Option<String>,
+    ) -> WindowEnvelope {
+        WindowEnvelope {
+            channel: channel.to_owned(),
+            broadcaster_id: self.broadcaster_id.clone(),
+            live: self.live,
+            features,
+            forced_by,
+        }
+    }
 }
 
 /// Counters for the summary and the ingest benchmark.
@@ -118,40 +195,58 @@ pub struct DriverStats {
 #[derive(Debug)]
 pub struct Driver {
     opts: DriverOptions,
+    mode: Mode,
     chans: HashMap<String, Chan>,
-    clips: mpsc::UnboundedSender<ClipJob>,
-    windows: Option<mpsc::UnboundedSender<WindowEnvelope>>,
-    control_tx: mpsc::UnboundedSender<Control>,
     room_ids: Option<mpsc::UnboundedSender<(String, String)>>,
     progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     out: Vec<Output>,
+    closed: Vec<WindowFeatures>,
     pub stats: DriverStats,
 }
 
 impl Driver {
-    /// A driver for `channels` (models loaded now), sending clips to `clips` and, in forward
-    /// mode, windows to `windows`. `control_tx` is the sender side of the control channel the
-    /// caller passes to [`run`](Self::run) (used for finished fits).
+    /// A detecting driver for `channels` (models loaded now), sending clips to `clips`.
+    /// `control_tx` is the sender side of the control channel the caller passes to
+    /// [`run`](Self::run) (used for finished fits).
     pub fn new(
         opts: DriverOptions,
         channels: &[String],
         clips: mpsc::UnboundedSender<ClipJob>,
-        windows: Option<mpsc::UnboundedSender<WindowEnvelope>>,
         control_tx: mpsc::UnboundedSender<Control>,
     ) -> Self {
+        Self::with_mode(
+            opts,
+            channels,
+            Mode::Detect {
+                clips,
+                control: control_tx,
+            },
+        )
+    }
+
+    /// A forwarding driver for `channels`: window aggregation only, closed windows to
+    /// `windows`. It loads, trains and saves no model, makes no clip and writes no file.
+    pub fn forwarding(
+        opts: DriverOptions,
+        channels: &[String],
+        windows: mpsc::UnboundedSender<WindowEnvelope>,
+    ) -> Self {
+        Self::with_mode(opts, channels, Mode::Forward { windows })
+    }
+
+    fn with_mode(opts: DriverOptions, channels: &[String], mode: Mode) -> Self {
         let mut d = Driver {
             opts,
+            mode,
             chans: HashMap::new(),
-            clips,
-            windows,
-            control_tx,
             room_ids: None,
             progress: None,
             out: Vec::with_capacity(16),
+            closed: Vec::with_capacity(4),
             stats: DriverStats::default(),
         };
         for c in channels {
-            d.chan(c);
+            d.add(c);
         }
         d
     }
@@ -168,6 +263,11 @@ impl Driver {
         self
     }
 
+    /// Whether closed windows are forwarded (and nothing is scored here).
+    pub fn is_forwarding(&self) -> bool {
+        matches!(self.mode, Mode::Forward { .. })
+    }
+
     /// Channels being watched.
     pub fn channels(&self) -> Vec<String> {
         let mut v: Vec<String> = self.chans.keys().cloned().collect();
@@ -175,35 +275,42 @@ impl Driver {
         v
     }
 
-    fn chan(&mut self, channel: &str) -> &mut Chan {
-        if !self.chans.contains_key(channel) {
-            let model = self.load_model(channel);
-            let detector = ChannelDetector::new(
-                channel,
-                self.opts.detector.clone(),
-                model,
-                Training::External,
-            );
-            self.chans.insert(
-                channel.to_owned(),
-                Chan {
-                    detector,
-                    broadcaster_id: None,
-                    viewers: None,
-                    live: None,
+    /// Starts watching `channel` (no-op when watched already).
+    fn add(&mut self, channel: &str) {
+        if self.chans.contains_key(channel) {
+            return;
+        }
+        let core = match &self.mode {
+            Mode::Detect { .. } => {
+                let model = self.load_model(channel);
+                Core::Detect(Box::new(Detecting {
+                    detector: ChannelDetector::new(
+                        channel,
+                        self.opts.detector.clone(),
+                        model,
+                        Training::External,
+                    ),
                     paused: None,
                     training: false,
-                    msgs_since_status: 0,
                     clips_ok: 0,
                     clips_failed: 0,
-                    forced_by: None,
-                },
-            );
-        }
-        match self.chans.get_mut(channel) {
-            Some(c) => c,
-            None => unreachable!("inserted above"),
-        }
+                }))
+            }
+            Mode::Forward { .. } => Core::Forward(Box::new(Forwarding {
+                aggregator: WindowAggregator::new(channel, self.opts.detector.window.clone()),
+                closed_until: Millis::MIN,
+            })),
+        };
+        self.chans.insert(
+            channel.to_owned(),
+            Chan {
+                core,
+                broadcaster_id: None,
+                viewers: None,
+                live: None,
+                msgs_since_status: 0,
+            },
+        );
     }
 
     fn load_model(&self, channel: &str) -> Option<ChannelModel> {
@@ -225,7 +332,8 @@ impl Driver {
         }
     }
 
-    /// Runs until `shutdown` completes or chat ends; then saves models and returns.
+    /// Runs until `shutdown` completes or chat ends; then (detect mode) saves models and
+    /// returns.
     pub async fn run(
         mut self,
         mut chat: mpsc::UnboundedReceiver<ServerMessage>,
@@ -239,6 +347,7 @@ impl Driver {
         status.tick().await;
         let mut autosave = tokio::time::interval(self.opts.autosave_every);
         autosave.tick().await;
+        let saves_models = !self.is_forwarding();
         let mut batch = Vec::with_capacity(512);
         loop {
             tokio::select! {
@@ -247,7 +356,7 @@ impl Driver {
                 Some(c) = control.recv() => self.on_control(c),
                 _ = tick.tick() => self.advance_all(now_ms()),
                 _ = status.tick() => self.log_status(),
-                _ = autosave.tick() => self.autosave(),
+                _ = autosave.tick(), if saves_models => self.autosave(),
                 n = chat.recv_many(&mut batch, 512) => {
                     if n == 0 {
                         tracing::info!("chat client ended");
@@ -263,7 +372,9 @@ impl Driver {
                 }
             }
         }
-        self.save_all().await;
+        if saves_models {
+            self.save_all().await;
+        }
         self.stats
     }
 
@@ -273,26 +384,28 @@ impl Driver {
                 // Live time is our receive time: the same clock as the timer.
                 msg.time_ms = now;
                 self.stats.messages += 1;
-                let channel = std::mem::take(&mut msg.channel);
-                let chan = self.chan(&channel);
-                msg.channel = channel;
+                let Some(chan) = self.chans.get_mut(&msg.channel) else {
+                    // Parted a moment ago: chat still in flight.
+                    return;
+                };
                 chan.msgs_since_status += 1;
-                if self.opts.forward_windows && msg.is_testclip_command() {
-                    if self.opts.detector.may_force_clip(&msg) {
-                        let chan = self.chan(&msg.channel);
-                        chan.forced_by = Some(msg.login.clone());
-                    }
+                if matches!(chan.core, Core::Forward(_)) {
+                    self.forward_message(&msg);
                     return;
                 }
                 let mut out = std::mem::take(&mut self.out);
-                self.chan(&msg.channel).detector.on_message(&msg, &mut out);
+                if let Some(d) = chan.detecting() {
+                    d.detector.on_message(&msg, &mut out);
+                }
                 if !out.is_empty() {
                     self.handle(&msg.channel, &mut out);
                 }
                 self.out = out;
             }
             Some(ChatEvent::RoomId { channel, id }) => {
-                let chan = self.chan(&channel);
+                let Some(chan) = self.chans.get_mut(&channel) else {
+                    return;
+                };
                 if chan.broadcaster_id.as_deref() != Some(id.as_str()) {
                     tracing::debug!(channel = %channel, room_id = %id, "joined");
                     chan.broadcaster_id = Some(id.clone());
@@ -308,12 +421,113 @@ impl Driver {
         }
     }
 
+    /// Forward mode: one message into its channel's aggregator (windows it closes go out).
+    ///
+    /// An allowed `!testclip` goes out at once: the open window is closed early (at the end of
+    /// its hop, at most one hop ahead of the clock) with `forced_by` set, so the score function
+    /// forces the clip now rather than when the window would have closed. After a silence long
+    /// enough that no window is open, the command opens one of its own.
+    fn forward_message(&mut self, msg: &ChatMessage) {
+        let Some(chan) = self.chans.get_mut(&msg.channel) else {
+            return;
+        };
+        let Core::Forward(f) = &mut chan.core else {
+            return;
+        };
+        let closed = &mut self.closed;
+        closed.clear();
+        // Time order: finished windows close before the message counts.
+        f.aggregator.flush(msg.time_ms, closed);
+        let mut forced_by = None;
+        if msg.is_testclip_command() {
+            if !self.opts.detector.may_force_clip(msg) {
+                self.stats.ignored_testclips += 1;
+                tracing::info!(channel = %msg.channel, login = %msg.login, "!testclip ignored: not the broadcaster, a moderator or allow-listed");
+            } else {
+                let hop = self.opts.detector.window.hop_ms.max(1);
+                if let Some(w) = closed.last() {
+                    f.closed_until = f.closed_until.max(w.end_ms);
+                }
+                // The open window: the one holding the message, or the one after an early
+                // close already past it.
+                let start = msg.time_ms.div_euclid(hop) * hop;
+                let until = start.max(f.closed_until).saturating_add(hop);
+                let before = closed.len();
+                f.aggregator.flush(until, closed);
+                if closed.len() == before {
+                    f.aggregator.record(msg);
+                    f.aggregator.flush(until, closed);
+                }
+                if closed.len() == before {
+                    tracing::warn!(channel = %msg.channel, "!testclip: no window to forward it in");
+                } else {
+                    tracing::info!(channel = %msg.channel, login = %msg.login, "!testclip forwarded");
+                    forced_by = Some(msg.login.clone());
+                }
+            }
+        } else {
+            f.aggregator.record(msg);
+        }
+        Self::send_windows(
+            &mut self.mode,
+            &mut self.stats,
+            &msg.channel,
+            chan,
+            closed,
+            forced_by,
+        );
+    }
+
+    /// Sends `closed` windows of `chan` (the last with `forced_by`) to the window sink.
+    fn send_windows(
+        mode: &mut Mode,
+        stats: &mut DriverStats,
+        name: &str,
+        chan: &mut Chan,
+        closed: &mut Vec<WindowFeatures>,
+        mut forced_by: Option<String>,
+    ) {
+        let Mode::Forward { windows } = mode else {
+            return;
+        };
+        if let (Some(w), Core::Forward(f)) = (closed.last(), &mut chan.core) {
+            f.closed_until = f.closed_until.max(w.end_ms);
+        }
+        let n = closed.len();
+        for (i, w) in closed.drain(..).enumerate() {
+            stats.windows += 1;
+            let by = if i + 1 == n { forced_by.take() } else { None };
+            if windows.send(chan.envelope(name, w, by)).is_err() {
+                tracing::error!(channel = name, "window forwarder gone; window not sent");
+            }
+        }
+    }
+
     fn advance_all(&mut self, now: Millis) {
+        if self.is_forwarding() {
+            let mut closed = std::mem::take(&mut self.closed);
+            for (name, chan) in &mut self.chans {
+                closed.clear();
+                chan.aggregator_mut().flush(now, &mut closed);
+                if !closed.is_empty() {
+                    Self::send_windows(
+                        &mut self.mode,
+                        &mut self.stats,
+                        name,
+                        chan,
+                        &mut closed,
+                        None,
+                    );
+                }
+            }
+            self.closed = closed;
+            return;
+        }
         let mut out = std::mem::take(&mut self.out);
         let names: Vec<String> = self.chans.keys().cloned().collect();
         for name in names {
-            if let Some(chan) = self.chans.get_mut(&name) {
-                chan.detector.advance(now, &mut out);
+            if let Some(d) = self.chans.get_mut(&name).and_then(Chan::detecting) {
+                d.detector.advance(now, &mut out);
             }
             self.handle(&name, &mut out);
             self.maybe_train(&name);
@@ -322,15 +536,18 @@ impl Driver {
     }
 
     fn maybe_train(&mut self, name: &str) {
-        let Some(chan) = self.chans.get_mut(name) else {
+        let Mode::Detect { control, .. } = &self.mode else {
             return;
         };
-        if chan.training {
+        let Some(d) = self.chans.get_mut(name).and_then(Chan::detecting) else {
+            return;
+        };
+        if d.training {
             return;
         }
-        if let Some(job) = chan.detector.take_training_job() {
-            chan.training = true;
-            let tx = self.control_tx.clone();
+        if let Some(job) = d.detector.take_training_job() {
+            d.training = true;
+            let tx = control.clone();
             let channel = name.to_owned();
             tokio::task::spawn_blocking(move || {
                 let result = job.run();
@@ -339,39 +556,26 @@ impl Driver {
         }
     }
 
+    /// Detect mode: acts on the detector's outputs.
     fn handle(&mut self, name: &str, out: &mut Vec<Output>) {
+        let Mode::Detect { clips, .. } = &self.mode else {
+            out.clear();
+            return;
+        };
         for o in out.drain(..) {
             let Some(chan) = self.chans.get_mut(name) else {
                 continue;
             };
             match o {
-                Output::Window(w) => {
-                    self.stats.windows += 1;
-                    if let Some(tx) = &self.windows {
-                        let env = WindowEnvelope {
-                            channel: name.to_owned(),
-                            broadcaster_id: chan.broadcaster_id.clone(),
-                            live: chan.live,
-                            features: w.features,
-                            forced_by: chan.forced_by.take(),
-                        };
-                        if tx.send(env).is_err() {
-                            tracing::error!(
-                                channel = name,
-                                "window forwarder gone; window not sent"
-                            );
-                        }
-                    }
-                }
-                // Forwarding: the score function decides; local triggers are not acted on.
-                Output::Trigger(_) | Output::Clip(_) if self.windows.is_some() => {}
+                Output::Window(_) => self.stats.windows += 1,
                 Output::Trigger(t) => {
                     self.stats.triggers += 1;
                     tracing::info!(channel = name, kind = ?t.kind, score = t.score, fire_at_ms = t.fire_at_ms, "trigger");
                 }
                 Output::Clip(decision) => {
                     self.stats.clips += 1;
-                    let skip = if let Some(r) = &chan.paused {
+                    let paused = chan.detecting().and_then(|d| d.paused.clone());
+                    let skip = if let Some(r) = paused {
                         Some(format!("channel paused: {r}"))
                     } else if chan.live == Some(false) {
                         Some("channel offline".to_owned())
@@ -380,7 +584,7 @@ impl Driver {
                     };
                     let request = ClipRequest::new(*decision, chan.broadcaster_id.clone());
                     tracing::info!(channel = name, request_id = %request.request_id, title = %request.decision.title, skip = skip.as_deref().unwrap_or(""), "clip due");
-                    if self.clips.send(ClipJob { request, skip }).is_err() {
+                    if clips.send(ClipJob { request, skip }).is_err() {
                         tracing::error!(channel = name, "clip worker gone; clip not made");
                     }
                 }
@@ -396,41 +600,51 @@ impl Driver {
         match c {
             Control::Streams { queried, live } => {
                 for name in queried {
-                    let chan = self.chan(&name);
+                    // A channel dropped while the poll was under way stays dropped.
+                    let Some(chan) = self.chans.get_mut(&name) else {
+                        continue;
+                    };
                     let v = live.get(&name).copied();
                     chan.live = Some(v.is_some());
                     chan.viewers = v;
-                    chan.detector.set_viewers(v);
+                    chan.aggregator_mut().set_viewers(v);
                 }
             }
             Control::Emotes { channel, lists } => {
-                let names: Vec<String> = match channel {
-                    Some(c) => vec![c],
-                    None => self.chans.keys().cloned().collect(),
-                };
-                for name in names {
-                    let vocab = self.chan(&name).detector.aggregator_mut().vocab_mut();
+                let add = |chan: &mut Chan| {
+                    let vocab = chan.aggregator_mut().vocab_mut();
                     for (source, list) in &lists {
                         vocab.add_list(*source, list.iter().map(String::as_str));
                     }
+                };
+                match channel {
+                    Some(c) => {
+                        if let Some(chan) = self.chans.get_mut(&c) {
+                            add(chan);
+                        }
+                    }
+                    None => self.chans.values_mut().for_each(add),
                 }
             }
             Control::Pause { channel, reason } => {
-                tracing::warn!(channel = %channel, %reason, "clipping paused for this channel");
-                self.chan(&channel).paused = Some(reason);
+                if let Some(d) = self.chans.get_mut(&channel).and_then(Chan::detecting) {
+                    tracing::warn!(channel = %channel, %reason, "clipping paused for this channel");
+                    d.paused = Some(reason);
+                }
             }
             Control::ClipDone { channel, ok } => {
-                let chan = self.chan(&channel);
-                if ok {
-                    chan.clips_ok += 1;
-                } else {
-                    chan.clips_failed += 1;
+                if let Some(d) = self.chans.get_mut(&channel).and_then(Chan::detecting) {
+                    if ok {
+                        d.clips_ok += 1;
+                    } else {
+                        d.clips_failed += 1;
+                    }
                 }
             }
             Control::Trained { channel, result } => {
-                if let Some(chan) = self.chans.get_mut(&channel) {
-                    chan.training = false;
-                    if let Err(e) = chan.detector.install(result) {
+                if let Some(d) = self.chans.get_mut(&channel).and_then(Chan::detecting) {
+                    d.training = false;
+                    if let Err(e) = d.detector.install(result) {
                         tracing::warn!(channel = %channel, error = %e, "model fit failed; keeping the previous model");
                     }
                 }
@@ -444,12 +658,16 @@ impl Driver {
                     .cloned()
                     .collect();
                 for c in gone {
-                    if let Some(chan) = self.chans.remove(&c) {
-                        self.save_one(chan.detector.snapshot());
+                    if let Some(Chan {
+                        core: Core::Detect(d),
+                        ..
+                    }) = self.chans.remove(&c)
+                    {
+                        self.save_one(d.detector.snapshot());
                     }
                 }
                 for c in &list {
-                    self.chan(c);
+                    self.add(c);
                 }
             }
         }
@@ -463,21 +681,39 @@ impl Driver {
             let Some(c) = self.chans.get(name) else {
                 continue;
             };
-            tracing::info!(
-                channel = %name,
-                msgs_per_min = (c.msgs_since_status as f64 * 60.0 / secs).round(),
-                score = (c.detector.stats.last_score * 100.0).round() / 100.0,
-                viewers = c.viewers.map_or_else(|| "?".to_owned(), |v| v.to_string()),
-                live = c.live.map_or("?", |l| if l { "yes" } else { "no" }),
-                clips = c.clips_ok,
-                failed = c.clips_failed,
-                paused = c.paused.is_some(),
-                "status"
-            );
+            let msgs_per_min = (c.msgs_since_status as f64 * 60.0 / secs).round();
+            let viewers = c.viewers.map_or_else(|| "?".to_owned(), |v| v.to_string());
+            let live = c.live.map_or("?", |l| if l { "yes" } else { "no" });
+            match &c.core {
+                Core::Detect(d) => tracing::info!(
+                    channel = %name,
+                    msgs_per_min,
+                    score = (d.detector.stats.last_score * 100.0).round() / 100.0,
+                    viewers,
+                    live,
+                    clips = d.clips_ok,
+                    failed = d.clips_failed,
+                    paused = d.paused.is_some(),
+                    "status"
+                ),
+                Core::Forward(_) => {
+                    tracing::info!(channel = %name, msgs_per_min, viewers, live, "status")
+                }
+            }
         }
         for c in self.chans.values_mut() {
             c.msgs_since_status = 0;
         }
+    }
+
+    fn snapshots(&self) -> Vec<ChannelModel> {
+        self.chans
+            .values()
+            .filter_map(|c| match &c.core {
+                Core::Detect(d) => Some(d.detector.snapshot()),
+                Core::Forward(_) => None,
+            })
+            .collect()
     }
 
     fn save_one(&mut self, model: ChannelModel) {
@@ -493,8 +729,7 @@ impl Driver {
     }
 
     fn autosave(&mut self) {
-        let snaps: Vec<ChannelModel> = self.chans.values().map(|c| c.detector.snapshot()).collect();
-        for m in snaps {
+        for m in self.snapshots() {
             self.save_one(m);
         }
         tracing::info!(channels = self.chans.len(), "models saved");
@@ -504,7 +739,7 @@ impl Driver {
         let Some(dir) = self.opts.models_dir.clone() else {
             return;
         };
-        let snaps: Vec<ChannelModel> = self.chans.values().map(|c| c.detector.snapshot()).collect();
+        let snaps = self.snapshots();
         let n = snaps.len();
         let res = tokio::task::spawn_blocking(move || {
             snaps
@@ -520,5 +755,166 @@ impl Driver {
             Ok(failed) => tracing::warn!(failed, "some models could not be saved at shutdown"),
             Err(e) => tracing::error!(error = %e, "model save task failed"),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn forwarding(channels: &[&str]) -> (Driver, mpsc::UnboundedReceiver<WindowEnvelope>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let names: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();
+        let opts = DriverOptions {
+            models_dir: None,
+            ..DriverOptions::default()
+        };
+        (Driver::forwarding(opts, &names, tx), rx)
+    }
+
+    fn msg(channel: &str, login: &str, text: &str, t: Millis) -> ChatMessage {
+        ChatMessage::plain(channel, login, text, t)
+    }
+
+    fn moderator(channel: &str, t: Millis) -> ChatMessage {
+        let mut m = msg(channel, "mod1", "!testclip", t);
+        m.roles.moderator = true;
+        m
+    }
+
+    fn drain(rx: &mut mpsc::UnboundedReceiver<WindowEnvelope>) -> Vec<WindowEnvelope> {
+        let mut v = Vec::new();
+        while let Ok(w) = rx.try_recv() {
+            v.push(w);
+        }
+        v
+    }
+
+    #[test]
+    fn forward_mode_aggregates_only_and_sends_closed_windows() {
+        let (mut d, mut rx) = forwarding(&["a", "b"]);
+        assert!(d.is_forwarding());
+        assert!(d.chans.values().all(|c| matches!(c.core, Core::Forward(_))));
+        for i in 0..8 {
+            d.forward_message(&msg("a", &format!("u{i}"), "KEKW KEKW", 1_000 + i * 500));
+        }
+        assert!(drain(&mut rx).is_empty(), "no window closed yet");
+        d.advance_all(10_000);
+        let out = drain(&mut rx);
+        assert_eq!(out.len(), 2, "{out:#?}");
+        assert!(out
+            .iter()
+            .all(|w| w.channel == "a" && w.forced_by.is_none()));
+        assert_eq!(out[0].features.end_ms, 5_000);
+        assert_eq!(out[0].features.messages, 8);
+        assert_eq!(out[1].features.messages, 0);
+        assert_eq!(d.stats.windows, 2);
+        assert_eq!(d.stats.triggers + d.stats.clips, 0);
+    }
+
+    #[test]
+    fn testclip_closes_the_open_window_at_once_with_forced_by() {
+        let (mut d, mut rx) = forwarding(&["a"]);
+        d.forward_message(&msg("a", "u1", "hello", 1_000));
+        d.forward_message(&msg("a", "u2", "hi", 2_000));
+        d.forward_message(&moderator("a", 3_000));
+        let out = drain(&mut rx);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].forced_by.as_deref(), Some("mod1"));
+        assert_eq!(out[0].features.end_ms, 5_000);
+        assert_eq!(out[0].features.messages, 2, "the command is not chat");
+        // The rest of that hop counts in the next window; the clock catches up.
+        d.forward_message(&msg("a", "u3", "late", 4_000));
+        d.advance_all(9_999);
+        assert!(drain(&mut rx).is_empty());
+        d.advance_all(10_000);
+        let out = drain(&mut rx);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].features.start_ms, 5_000);
+        assert_eq!(out[0].features.messages, 1);
+        assert!(out[0].forced_by.is_none());
+    }
+
+    #[test]
+    fn a_second_testclip_in_the_same_hop_is_forwarded_too() {
+        let (mut d, mut rx) = forwarding(&["a"]);
+        d.forward_message(&msg("a", "u1", "hello", 1_000));
+        d.forward_message(&moderator("a", 2_000));
+        d.forward_message(&moderator("a", 3_000));
+        let out = drain(&mut rx);
+        assert_eq!(out.len(), 2, "{out:#?}");
+        assert!(out.iter().all(|w| w.forced_by.as_deref() == Some("mod1")));
+        assert_eq!(out[0].features.end_ms, 5_000);
+        assert_eq!(out[1].features.end_ms, 10_000);
+        d.advance_all(12_000);
+        assert!(drain(&mut rx).is_empty(), "no window twice");
+        d.advance_all(15_000);
+        assert_eq!(drain(&mut rx)[0].features.start_ms, 10_000);
+    }
+
+    #[test]
+    fn testclip_after_a_long_silence_opens_a_window_of_its_own() {
+        let (mut d, mut rx) = forwarding(&["a"]);
+        d.forward_message(&msg("a", "u1", "hello", 1_000));
+        d.advance_all(400_000);
+        drain(&mut rx);
+        d.advance_all(700_000);
+        assert!(drain(&mut rx).is_empty(), "idle: no windows");
+        d.forward_message(&moderator("a", 700_100));
+        let out = drain(&mut rx);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].forced_by.as_deref(), Some("mod1"));
+        assert_eq!(out[0].features.end_ms, 705_000);
+        assert_eq!(out[0].features.messages, 1);
+    }
+
+    #[test]
+    fn testclip_from_a_viewer_is_ignored() {
+        let (mut d, mut rx) = forwarding(&["a"]);
+        d.forward_message(&msg("a", "u1", "hello", 1_000));
+        d.forward_message(&msg("a", "viewer", "!testclip", 2_000));
+        assert!(drain(&mut rx).is_empty());
+        assert_eq!(d.stats.ignored_testclips, 1);
+        d.advance_all(5_000);
+        let out = drain(&mut rx);
+        assert_eq!(out[0].features.messages, 1);
+        assert!(out[0].forced_by.is_none());
+    }
+
+    #[test]
+    fn answers_for_a_dropped_channel_do_not_bring_it_back() {
+        let (mut d, _rx) = forwarding(&["a", "b"]);
+        d.on_control(Control::Channels(vec!["a".into(), "c".into()]));
+        assert_eq!(d.channels(), ["a", "c"]);
+        d.on_control(Control::Streams {
+            queried: vec!["a".into(), "b".into()],
+            live: HashMap::from([("a".to_owned(), 10), ("b".to_owned(), 20)]),
+        });
+        d.on_control(Control::Emotes {
+            channel: Some("b".into()),
+            lists: vec![(EmoteSource::Bttv, vec!["catJAM".into()])],
+        });
+        d.on_control(Control::Pause {
+            channel: "b".into(),
+            reason: "x".into(),
+        });
+        d.forward_message(&msg("b", "u1", "hello", 1_000));
+        assert_eq!(d.channels(), ["a", "c"]);
+        assert_eq!(d.chans["a"].viewers, Some(10));
+        assert_eq!(d.chans["c"].live, None);
+    }
+
+    #[test]
+    fn detect_mode_keeps_the_detector() {
+        let (clips, _c) = mpsc::unbounded_channel();
+        let (control, _r) = mpsc::unbounded_channel();
+        let opts = DriverOptions {
+            models_dir: None,
+            ..DriverOptions::default()
+        };
+        let d = Driver::new(opts, &["a".to_owned()], clips, control);
+        assert!(!d.is_forwarding());
+        assert!(matches!(d.chans["a"].core, Core::Detect(_)));
     }
 }

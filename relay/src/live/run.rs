@@ -1,5 +1,5 @@
-//! `clipper run`: wiring of chat, driver, clip worker and Helix pollers. Only wiring: the
-//! logic lives in the driver, the detection core and `clipper-functions`.
+//! `clipper run`: wiring of chat, driver, clip worker (or window forwarder) and Helix pollers.
+//! Only wiring: the logic lives in the driver, the detection core and `clipper-functions`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clipper_functions::clip_flow::ClipFlowConfig;
 use clipper_functions::local::JsonlClipStore;
-use clipper_functions::twitch::auth::{FileTokenStore, TwitchCredentials};
+use clipper_functions::twitch::auth::{FileTokenStore, MemoryTokenStore, TwitchCredentials};
 use clipper_functions::twitch::{
     EmoteCatalog, EmoteProviders, HelixClient, HelixConfig, StreamsBy,
 };
@@ -17,7 +17,8 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
 use clipper_functions::local::{JsonChannelStore, LocalWindowQueue};
-use clipper_functions::roles::{ChannelConfig, ChannelStore, WindowQueue};
+use clipper_functions::roles::{ChannelConfig, ChannelStore, TokenStore, WindowQueue};
+use clipper_functions::twitch::UserTokens;
 
 use super::chat::{self, ChatOptions};
 use super::clips::run_clip_worker;
@@ -33,13 +34,13 @@ pub struct RunConfig {
     pub irc: IrcEndpoint,
     pub chat: ChatOptions,
     pub driver: DriverOptions,
-    /// `clip_urls.txt` and `clips.jsonl` go here.
+    /// `clip_urls.txt` and `clips.jsonl` go here (not used when forwarding).
     pub recordings_dir: PathBuf,
     pub credentials: TwitchCredentials,
     /// Helix and OAuth base URLs (client id comes from `credentials`).
     pub helix: HelixConfig,
     pub emote_providers: EmoteProviders,
-    /// Rotated user tokens are persisted here.
+    /// Rotated user tokens are persisted here (not when forwarding: kept in memory).
     pub token_file: PathBuf,
     pub clip_flow: ClipFlowConfig,
     /// Record clips as "would clip" even with a user token.
@@ -101,17 +102,48 @@ pub fn normalise_channels<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<S
     v
 }
 
-type Helix = HelixClient<FileTokenStore>;
+/// Where rotated user tokens are kept: the token file when clipping here; memory only when
+/// forwarding (the relay never clips, and its container's filesystem is read-only).
+#[derive(Debug)]
+enum Tokens {
+    File(FileTokenStore),
+    Memory(MemoryTokenStore),
+}
+
+impl TokenStore for Tokens {
+    async fn load(&self) -> clipper_functions::Result<Option<UserTokens>> {
+        match self {
+            Tokens::File(s) => s.load().await,
+            Tokens::Memory(s) => s.load().await,
+        }
+    }
+
+    async fn save(&self, tokens: &UserTokens) -> clipper_functions::Result<()> {
+        match self {
+            Tokens::File(s) => s.save(tokens).await,
+            Tokens::Memory(s) => s.save(tokens).await,
+        }
+    }
+}
+
+type Helix = HelixClient<Tokens>;
+
+/// Where a run's results go: windows to a queue (serverless relay), or clips made here.
+enum Sink<Q> {
+    Forward(Arc<Q>),
+    Clip(Arc<JsonlClipStore>),
+}
 
 /// Runs live clipping until `shutdown` completes.
 pub async fn run(cfg: RunConfig, shutdown: impl Future<Output = ()> + Send) -> Result<RunSummary> {
     run_with::<LocalWindowQueue, JsonChannelStore>(cfg, None, None, shutdown).await
 }
 
-/// [`run`], optionally as the serverless relay: with `queue`, closed windows are forwarded
-/// there (packed, see [`super::forward`]) and no clip is made here; with `channel_store`, the
-/// channel set is re-read every `channels_every` (enabled channels only) and joins/parts follow
-/// without a restart.
+/// [`run`], optionally as the serverless relay: with `queue`, every channel only aggregates
+/// windows and closed windows are forwarded there (packed, see [`super::forward`]); no model,
+/// clip or file is made here (`models_dir`, `recordings_dir` and `token_file` are not used).
+/// With `channel_store`, the channel set is re-read every `channels_every` (enabled channels
+/// only) and joins/parts, viewer polls and emote refreshes follow without a restart.
 pub async fn run_with<Q, C>(
     cfg: RunConfig,
     queue: Option<Arc<Q>>,
@@ -123,12 +155,6 @@ where
     C: ChannelStore + 'static,
 {
     let mut cfg = cfg;
-    if queue.is_some() {
-        // The functions own models and records in this shape; the container may be read-only.
-        cfg.driver.models_dir = None;
-        cfg.driver.forward_windows = true;
-        cfg.recordings_dir = std::env::temp_dir().join("clipper-relay-recordings");
-    }
     if let Some(store) = &channel_store {
         match store.list().await {
             Ok(list) => cfg.channels = enabled(&list),
@@ -141,56 +167,32 @@ where
         ));
     }
     set_endpoint(cfg.irc.clone());
-    let store = Arc::new(JsonlClipStore::open(&cfg.recordings_dir).map_err(|e| {
-        RelayError::Invalid(format!(
-            "recordings directory {}: {e}",
-            cfg.recordings_dir.display()
-        ))
-    })?);
+    // Checked before anything connects: clipping here writes records.
+    let sink = match queue {
+        Some(q) => Sink::Forward(q),
+        None => Sink::Clip(Arc::new(
+            JsonlClipStore::open(&cfg.recordings_dir).map_err(|e| {
+                RelayError::Invalid(format!(
+                    "recordings directory {}: {e}",
+                    cfg.recordings_dir.display()
+                ))
+            })?,
+        )),
+    };
 
     let helix: Option<Arc<Helix>> = if cfg.credentials.client_id.is_empty() {
         None
     } else {
-        let h = HelixClient::from_credentials(
-            cfg.helix.clone(),
-            &cfg.credentials,
-            FileTokenStore::new(&cfg.token_file),
-        )
-        .await
-        .map_err(|e| RelayError::Invalid(format!("Twitch credentials: {e}")))?;
+        let tokens = match &sink {
+            Sink::Forward(_) => Tokens::Memory(MemoryTokenStore::default()),
+            Sink::Clip(_) => Tokens::File(FileTokenStore::new(&cfg.token_file)),
+        };
+        let h = HelixClient::from_credentials(cfg.helix.clone(), &cfg.credentials, tokens)
+            .await
+            .map_err(|e| RelayError::Invalid(format!("Twitch credentials: {e}")))?;
         Some(Arc::new(h))
     };
-    let mut clip_api = helix.clone().filter(|h| h.can_clip() && !cfg.dry_run);
-    let mode = match &clip_api {
-        Some(h) => match h.user_auth() {
-            Some(user) => match user.validate().await {
-                Ok(info) if info.has_scope("clips:edit") => {
-                    format!("live clipping as {}", info.login.unwrap_or_default())
-                }
-                Ok(info) => {
-                    clip_api = None;
-                    format!(
-                        "dry run: the token of {} lacks the clips:edit scope; clips are recorded as \"would clip\"",
-                        info.login.unwrap_or_default()
-                    )
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "user token not validated; trying it anyway");
-                    "live clipping (token not validated)".to_owned()
-                }
-            },
-            None => "dry run".to_owned(),
-        },
-        None if cfg.dry_run => "dry run (--dry-run): clips are recorded as \"would clip\"".to_owned(),
-        None => "dry run: no TWITCH_ACCESS_TOKEN, chat is read anonymously and clips are recorded as \"would clip\"".to_owned(),
-    };
-    tracing::info!(
-        channels = cfg.channels.len(),
-        irc = %cfg.irc,
-        recordings = %cfg.recordings_dir.display(),
-        viewers = helix.as_ref().is_some_and(|h| h.can_read()),
-        "{mode}"
-    );
+    let reads_helix = helix.as_ref().is_some_and(|h| h.can_read());
 
     let (chat_rx, client) = chat::connect(&cfg.chat);
     let (wanted_tx, wanted_rx) = watch::channel(cfg.channels.clone());
@@ -201,52 +203,77 @@ where
     ));
 
     let (control_tx, control_rx) = mpsc::unbounded_channel();
-    let (clip_tx, clip_rx) = mpsc::unbounded_channel();
     let (room_tx, room_rx) = mpsc::unbounded_channel();
-    let (windows_tx, forwarder) = match &queue {
-        Some(q) => {
+    let mut forwarder = None;
+    let mut worker = None;
+    let (driver, mode) = match sink {
+        Sink::Forward(q) => {
             let (tx, rx) = mpsc::unbounded_channel();
-            let q = q.clone();
             let opts = cfg.forward.clone();
-            let h = tokio::spawn(async move { run_forwarder(&*q, rx, opts).await });
-            tracing::info!(relay = %cfg.forward.relay_id, "forwarding windows to the queue; scoring and clips happen in the functions");
-            (Some(tx), Some(h))
+            forwarder = Some(tokio::spawn(
+                async move { run_forwarder(&*q, rx, opts).await },
+            ));
+            let mode = "forwarding windows to the queue; scoring and clips happen in the functions";
+            tracing::info!(
+                channels = cfg.channels.len(),
+                irc = %cfg.irc,
+                relay = %cfg.forward.relay_id,
+                viewers = reads_helix,
+                "{mode}"
+            );
+            (
+                Driver::forwarding(cfg.driver.clone(), &cfg.channels, tx),
+                mode.to_owned(),
+            )
         }
-        None => (None, None),
+        Sink::Clip(store) => {
+            let (clip_api, mode) = clip_mode(&cfg, helix.as_ref()).await;
+            tracing::info!(
+                channels = cfg.channels.len(),
+                irc = %cfg.irc,
+                recordings = %cfg.recordings_dir.display(),
+                viewers = reads_helix,
+                "{mode}"
+            );
+            let (clip_tx, clip_rx) = mpsc::unbounded_channel();
+            worker = Some(tokio::spawn(run_clip_worker(
+                clip_api,
+                store,
+                cfg.clip_flow.clone(),
+                clip_rx,
+                control_tx.clone(),
+            )));
+            (
+                Driver::new(
+                    cfg.driver.clone(),
+                    &cfg.channels,
+                    clip_tx,
+                    control_tx.clone(),
+                ),
+                mode,
+            )
+        }
     };
-    let driver = Driver::new(
-        cfg.driver.clone(),
-        &cfg.channels,
-        clip_tx,
-        windows_tx,
-        control_tx.clone(),
-    )
-    .with_room_ids(room_tx);
+    let driver = driver.with_room_ids(room_tx);
 
-    let worker = tokio::spawn(run_clip_worker(
-        clip_api,
-        store,
-        cfg.clip_flow.clone(),
-        clip_rx,
-        control_tx.clone(),
-    ));
     let mut side = Vec::new();
     if let Some(h) = helix.clone().filter(|h| h.can_read()) {
         side.push(tokio::spawn(poll_viewers(
             h,
-            cfg.channels.clone(),
+            wanted_tx.subscribe(),
             cfg.viewers_every,
             control_tx.clone(),
         )));
     }
     let catalog = match &helix {
         Some(h) if h.can_read() => EmoteCatalog::new(cfg.emote_providers.clone(), Some(h.clone())),
-        _ => EmoteCatalog::<FileTokenStore>::new(cfg.emote_providers.clone(), None),
+        _ => EmoteCatalog::<Tokens>::new(cfg.emote_providers.clone(), None),
     };
     match catalog {
         Ok(c) => side.push(tokio::spawn(poll_emotes(
             Arc::new(c),
             room_rx,
+            wanted_tx.subscribe(),
             cfg.emotes_every,
             control_tx.clone(),
         ))),
@@ -274,16 +301,19 @@ where
         t.abort();
     }
     drop(client);
-    let clips_finished = match tokio::time::timeout(cfg.drain_timeout, worker).await {
-        Ok(Ok(n)) => n,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "clip worker failed");
-            0
-        }
-        Err(_) => {
-            tracing::warn!("clips still in flight at shutdown; their last state is recorded");
-            0
-        }
+    let clips_finished = match worker {
+        None => 0,
+        Some(worker) => match tokio::time::timeout(cfg.drain_timeout, worker).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "clip worker failed");
+                0
+            }
+            Err(_) => {
+                tracing::warn!("clips still in flight at shutdown; their last state is recorded");
+                0
+            }
+        },
     };
     Ok(RunSummary {
         mode,
@@ -291,6 +321,35 @@ where
         clips_finished,
         forwarded,
     })
+}
+
+/// The Create Clip client to use (none: dry run) and the mode line saying why.
+async fn clip_mode(cfg: &RunConfig, helix: Option<&Arc<Helix>>) -> (Option<Arc<Helix>>, String) {
+    let mut clip_api = helix.cloned().filter(|h| h.can_clip() && !cfg.dry_run);
+    let mode = match &clip_api {
+        Some(h) => match h.user_auth() {
+            Some(user) => match user.validate().await {
+                Ok(info) if info.has_scope("clips:edit") => {
+                    format!("live clipping as {}", info.login.unwrap_or_default())
+                }
+                Ok(info) => {
+                    clip_api = None;
+                    format!(
+                        "dry run: the token of {} lacks the clips:edit scope; clips are recorded as \"would clip\"",
+                        info.login.unwrap_or_default()
+                    )
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "user token not validated; trying it anyway");
+                    "live clipping (token not validated)".to_owned()
+                }
+            },
+            None => "dry run".to_owned(),
+        },
+        None if cfg.dry_run => "dry run (--dry-run): clips are recorded as \"would clip\"".to_owned(),
+        None => "dry run: no TWITCH_ACCESS_TOKEN, chat is read anonymously and clips are recorded as \"would clip\"".to_owned(),
+    };
+    (clip_api, mode)
 }
 
 fn enabled(list: &[ChannelConfig]) -> Vec<String> {
@@ -335,16 +394,22 @@ async fn poll_channels<C: ChannelStore>(
     }
 }
 
-async fn poll_viewers(
-    helix: Arc<Helix>,
-    channels: Vec<String>,
+/// Viewer counts and live state of the channels watched at each round (`channels`: the set the
+/// channel-store poller keeps current).
+async fn poll_viewers<S: TokenStore>(
+    helix: Arc<HelixClient<S>>,
+    channels: watch::Receiver<Vec<String>>,
     every: Duration,
     control: mpsc::UnboundedSender<Control>,
 ) {
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
-        match helix.get_streams(StreamsBy::Logins(&channels)).await {
+        let queried = channels.borrow().clone();
+        if queried.is_empty() {
+            continue;
+        }
+        match helix.get_streams(StreamsBy::Logins(&queried)).await {
             Ok(streams) => {
                 let live: HashMap<String, u32> = streams
                     .into_iter()
@@ -355,13 +420,7 @@ async fn poll_viewers(
                         )
                     })
                     .collect();
-                if control
-                    .send(Control::Streams {
-                        queried: channels.clone(),
-                        live,
-                    })
-                    .is_err()
-                {
+                if control.send(Control::Streams { queried, live }).is_err() {
                     return;
                 }
             }
@@ -372,9 +431,12 @@ async fn poll_viewers(
     }
 }
 
-async fn poll_emotes<S: clipper_functions::roles::TokenStore + 'static>(
+/// Emote lists: global ones, and each channel's once its room id is known; refreshed every
+/// `every` for the channels still watched (`channels`).
+async fn poll_emotes<S: TokenStore + 'static>(
     catalog: Arc<EmoteCatalog<S>>,
     mut rooms: mpsc::UnboundedReceiver<(String, String)>,
+    channels: watch::Receiver<Vec<String>>,
     every: Duration,
     control: mpsc::UnboundedSender<Control>,
 ) {
@@ -401,6 +463,12 @@ async fn poll_emotes<S: clipper_functions::roles::TokenStore + 'static>(
             _ = tick.tick() => {
                 catalog.refresh_global().await;
                 if !send(None, catalog.global()) { return; }
+                {
+                    let watched = channels.borrow();
+                    let watched: std::collections::HashSet<&str> =
+                        watched.iter().map(String::as_str).collect();
+                    known.retain(|c, _| watched.contains(c.as_str()));
+                }
                 for (channel, id) in &known {
                     catalog.refresh_channel(id).await;
                     if !send(Some(channel.clone()), catalog.channel(id)) { return; }
