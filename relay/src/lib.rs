@@ -9,7 +9,6 @@
 //! | evaluation against labels, the z-score rules | [`eval`] |
 //! | timeline charts (SVG) of plain numbers | [`chart`] |
 //! | synthetic streams: generator, writers, word lists | [`synth`] |
-//! | local model files | [`store`] |
 //! | live chat, clips and the serverless relay | [`live`] |
 //! | `clipper channels` and `clipper clips export` over any store | [`admin`] |
 //! | the crate's error type | [`error`] |
@@ -21,7 +20,6 @@ pub mod eval;
 pub mod input;
 pub mod live;
 pub mod replay;
-pub mod store;
 pub mod synth;
 
 pub use error::{RelayError, Result};

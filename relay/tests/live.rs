@@ -201,7 +201,9 @@ fn seed_model(dir: &std::path::Path) {
         out.clear();
     }
     d.finish(&mut out);
-    clipper_relay::store::save_model(dir, &d.snapshot()).unwrap();
+    clipper_functions::local::DirModelStore::new(dir)
+        .save_now(&d.snapshot())
+        .unwrap();
 }
 
 /// Starts `run` in the background; returns the stop switch and the join handle.

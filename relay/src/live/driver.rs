@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clipper_models::emotes::EmoteSource;
 use clipper_models::model::Fitted;
@@ -28,14 +28,10 @@ use tokio::sync::mpsc;
 use twitch_irc::message::ServerMessage;
 
 use super::chat::{to_event, ChatEvent};
-use crate::store;
+use clipper_functions::local::DirModelStore;
 
-/// Wall-clock Unix milliseconds: the time base of live chat.
-pub fn now_ms() -> Millis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
-        Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
-    })
-}
+/// Wall-clock Unix milliseconds: the time base of live chat (the one clock helper).
+pub use clipper_functions::clock::now_ms;
 
 /// Settings of the driver.
 #[derive(Debug, Clone)]
@@ -315,7 +311,7 @@ impl Driver {
 
     fn load_model(&self, channel: &str) -> Option<ChannelModel> {
         let dir = self.opts.models_dir.as_ref()?;
-        match store::load_model(dir, channel) {
+        match DirModelStore::new(dir).load_now(channel) {
             Ok(Some(m)) => {
                 tracing::info!(
                     channel,
@@ -722,7 +718,7 @@ impl Driver {
         };
         self.stats.models_saved += 1;
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = store::save_model(&dir, &model) {
+            if let Err(e) = DirModelStore::new(&dir).save_now(&model) {
                 tracing::warn!(channel = %model.channel, error = %e, "model save failed");
             }
         });
@@ -744,7 +740,7 @@ impl Driver {
         let res = tokio::task::spawn_blocking(move || {
             snaps
                 .iter()
-                .map(|m| store::save_model(&dir, m))
+                .map(|m| DirModelStore::new(&dir).save_now(m))
                 .filter(Result::is_err)
                 .count()
         })
