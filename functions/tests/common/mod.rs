@@ -8,57 +8,18 @@ use std::sync::Mutex;
 use clipper_functions::handlers::QueueBatch;
 use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipApi};
 use clipper_functions::twitch::{ClipInfo, CreatedClip, HelixError};
-use clipper_models::{
-    ChatMessage, Millis, WindowAggregator, WindowBatch, WindowConfig, WindowEnvelope,
-    WindowFeatures, WIRE_VERSION,
-};
+use clipper_models::{Millis, WindowBatch, WindowEnvelope, WindowFeatures, WIRE_VERSION};
 
 /// Windows of `minutes` of calm chat in `channel` starting at `t0`, with a burst of laughter
-/// at `burst_at_ms` (offset from `t0`) when given.
+/// at `burst_at_ms` (offset from `t0`) when given: the shared fixture of `clipper_models`.
 pub fn windows(
     channel: &str,
     t0: Millis,
     minutes: i64,
     burst_at_ms: Option<Millis>,
 ) -> Vec<WindowFeatures> {
-    let calm = [
-        "hi",
-        "what is this",
-        "nice",
-        "ok",
-        "he is good",
-        "lol",
-        "gg",
-        "hmm",
-    ];
-    let mut agg = WindowAggregator::new(channel, WindowConfig::default());
-    let mut out = Vec::new();
-    for i in 0..(minutes * 60 * 2) {
-        let t = i * 500;
-        let m = ChatMessage::plain(
-            channel,
-            &format!("u{}", i % 37),
-            calm[(i % 8) as usize],
-            t0 + t,
-        );
-        agg.flush(m.time_ms, &mut out);
-        agg.record(&m);
-        if let Some(b) = burst_at_ms {
-            if (b..b + 15_000).contains(&t) {
-                for k in 0..8 {
-                    let m = ChatMessage::plain(
-                        channel,
-                        &format!("f{k}_{i}"),
-                        "KEKW KEKW ㅋㅋㅋㅋ",
-                        t0 + t + k * 50,
-                    );
-                    agg.record(&m);
-                }
-            }
-        }
-    }
-    agg.flush(t0 + minutes * 60_000, &mut out);
-    out
+    let chat = clipper_models::fixture::chat(channel, t0, minutes, burst_at_ms);
+    clipper_models::fixture::windows_until(&chat, t0 + minutes * 60_000)
 }
 
 /// Pack windows of several channels into one batch per 5 s tick, as a relay does.
