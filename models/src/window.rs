@@ -584,14 +584,7 @@ mod tests {
     }
 
     fn run(msgs: &[ChatMessage], until: Millis) -> Vec<WindowFeatures> {
-        let mut agg = WindowAggregator::new("chan", WindowConfig::default());
-        let mut out = Vec::new();
-        for m in msgs {
-            agg.flush(m.time_ms, &mut out);
-            agg.record(m);
-        }
-        agg.flush(until, &mut out);
-        out
+        crate::fixture::windows_until(msgs, until)
     }
 
     #[test]
