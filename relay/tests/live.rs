@@ -122,6 +122,18 @@ struct Env {
 }
 
 impl Env {
+    /// Requests the clipper sent to `/helix/clips`: Create Clip (POST) only, or also Get Clips.
+    async fn clip_calls(&self, post_only: bool) -> usize {
+        self.http
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.url.path() == "/helix/clips")
+            .filter(|r| !post_only || r.method.as_str() == "POST")
+            .count()
+    }
+
     async fn new() -> Env {
         Env {
             irc: LoopbackIrc::start().await.unwrap(),
@@ -555,14 +567,7 @@ async fn without_a_token_it_records_would_clip() {
     assert!(ok);
     assert_eq!(env.final_records()[0]["status"], "would_clip");
     assert!(summary.mode.starts_with("dry run"), "{}", summary.mode);
-    let posts = env
-        .http
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/helix/clips")
-        .count();
+    let posts = env.clip_calls(false).await;
     assert_eq!(posts, 0);
     assert!(!env.clip_urls().is_empty());
 }
@@ -766,14 +771,7 @@ async fn forbidden_pauses_the_channel_and_offline_channels_are_not_clipped() {
     );
     let _ = stop.send(());
     handle.await.unwrap();
-    let posts = env
-        .http
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/helix/clips" && r.method.as_str() == "POST")
-        .count();
+    let posts = env.clip_calls(true).await;
     assert_eq!(posts, 1, "a paused channel must not be clipped again");
     let skipped: Vec<Value> = env
         .final_records()
@@ -810,14 +808,7 @@ async fn forbidden_pauses_the_channel_and_offline_channels_are_not_clipped() {
     let r = &env.final_records()[0];
     assert_eq!(r["status"], "skipped", "{r:#}");
     assert_eq!(r["error"], "channel offline");
-    let posts = env
-        .http
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/helix/clips" && r.method.as_str() == "POST")
-        .count();
+    let posts = env.clip_calls(true).await;
     assert_eq!(posts, 0);
 }
 
@@ -965,14 +956,7 @@ async fn forward_mode_forwards_windows_and_a_prompt_testclip_and_writes_nothing(
     assert_eq!(summary.stats.models_saved, 0);
     assert_eq!(summary.stats.ignored_testclips, 1);
     assert_eq!(summary.clips_finished, 0);
-    let posts = env
-        .http
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/helix/clips")
-        .count();
+    let posts = env.clip_calls(false).await;
     assert_eq!(posts, 0);
     assert_eq!(tree(env.dir.path()), before, "forward mode wrote files");
     if !fallback_existed {
