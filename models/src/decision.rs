@@ -247,7 +247,7 @@ pub fn score(w: &WindowFeatures, a: &Assessment, c: &DecisionConfig) -> Scores {
         }
     }
     let logit = c.weights.intercept + parts.iter().sum::<f64>();
-    let n20 = w.rate_20s * 4.0 * ((w.end_ms - w.start_ms) as f64 / 1000.0);
+    let n20 = w.rate_20s * 4.0 * (w.end_ms.saturating_sub(w.start_ms) as f64 / 1000.0);
     let enough = e.warm && n20 >= c.min_messages_20s;
     let combined = if enough { sigmoid(logit) } else { 0.0 };
     let rules = RuleHits {

@@ -351,7 +351,7 @@ fn content(w: &WindowFeatures, lex: &Lexicon, c: &EvidenceConfig) -> (f64, f64) 
 impl Levels {
     /// Read `w` against the levels (before learning from it).
     pub fn evidence(&self, w: &WindowFeatures, c: &EvidenceConfig) -> Evidence {
-        let hop_s = ((w.end_ms - w.start_ms) as f64 / 1000.0).max(0.001);
+        let hop_s = (w.end_ms.saturating_sub(w.start_ms) as f64 / 1000.0).max(0.001);
         let k = c.pseudo_count;
         let m = self.msgs.median();
         let warm = self.msgs.len() >= c.min_level_windows.max(1);
@@ -400,7 +400,7 @@ impl Levels {
 
     /// Fold `w` into the levels (after it was read).
     pub fn learn(&mut self, w: &WindowFeatures, c: &EvidenceConfig, halflife: f64) {
-        let hop_s = ((w.end_ms - w.start_ms) as f64 / 1000.0).max(0.001);
+        let hop_s = (w.end_ms.saturating_sub(w.start_ms) as f64 / 1000.0).max(0.001);
         let m = self.msgs.median();
         let n20 = w.rate_20s * 4.0 * hop_s;
         let burst = self.msgs.len() >= c.min_level_windows.max(1)

@@ -32,7 +32,8 @@ impl Roles {
             let name = badge.split('/').next().unwrap_or("");
             match name {
                 "broadcaster" => roles.broadcaster = true,
-                "moderator" => roles.moderator = true,
+                // `lead_moderator` (2025) is a moderator with more rights.
+                "moderator" | "lead_moderator" => roles.moderator = true,
                 "vip" => roles.vip = true,
                 "subscriber" | "founder" => roles.subscriber = true,
                 _ => {}

@@ -133,7 +133,7 @@ impl ChannelScorer {
         if w.messages > 0 {
             self.model
                 .score_level
-                .push(scores.combined, w.end_ms - w.start_ms, c);
+                .push(scores.combined, w.end_ms.saturating_sub(w.start_ms), c);
         }
         let trigger = self.decider.on_window(&w, &scores);
         if trigger.is_some() {
@@ -224,6 +224,58 @@ mod tests {
         }
         assert_eq!(triggers, clips);
         assert_eq!(triggers.len(), 1);
+    }
+
+    /// Windows come from a queue, so anything may be in them: times at the ends of `i64`,
+    /// start after end, NaN and infinite features. Scoring must not panic (overflow included).
+    #[test]
+    fn absurd_windows_never_panic() {
+        use proptest::prelude::*;
+        let base = fixture::windows_of(&fixture::calm_and_burst());
+        let times = prop_oneof![
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(0i64),
+            Just(i64::MAX - 1),
+            any::<i64>()
+        ];
+        let floats = prop_oneof![
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(-1.0e300),
+            Just(1.0e300),
+            any::<f64>()
+        ];
+        let mut runner =
+            proptest::test_runner::TestRunner::new(proptest::test_runner::Config::with_cases(48));
+        runner
+            .run(
+                &(0..base.len(), times.clone(), times, floats.clone(), floats),
+                |(i, start, end, rate, share)| {
+                    let mut s = ChannelScorer::new("c", DetectorConfig::default(), None)
+                        .with_inline_fit(true);
+                    for w in &base[..i] {
+                        s.on_window(w.clone());
+                    }
+                    let mut w = base[i].clone();
+                    w.start_ms = start;
+                    w.end_ms = end;
+                    w.rate = rate;
+                    w.rate_20s = rate;
+                    w.caps_ratio = share;
+                    w.dup_share = share;
+                    w.sentiment = share;
+                    w.viewers = Some(u32::MAX);
+                    w.messages = u32::MAX;
+                    let _ = s.on_window(w);
+                    let _ = s.poll(end);
+                    let _ = s.force_at(end, "mod");
+                    let _ = s.poll(i64::MAX);
+                    Ok(())
+                },
+            )
+            .unwrap();
     }
 
     #[test]

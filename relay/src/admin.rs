@@ -81,8 +81,9 @@ fn apply(c: &mut ChannelConfig, ch: &ChannelChange) {
     }
 }
 
-/// `--since`: Unix ms, an RFC 3339 UTC date-time (`2026-11-24T18:00:00Z`), or a span ago
-/// (`90m`, `24h`, `7d`).
+/// `--since`: Unix ms, an RFC 3339 date-time (`2026-11-24T18:00:00Z`, any offset), or a span
+/// ago (`90m`, `24h`, `7d`, decimals allowed). Anything else, or a time before 1970 or out of
+/// range, is a clear error.
 pub fn parse_since(s: &str, now_ms: Millis) -> Result<Millis> {
     let s = s.trim();
     let bad = || {
@@ -91,42 +92,32 @@ pub fn parse_since(s: &str, now_ms: Millis) -> Result<Millis> {
         ))
     };
     if let Ok(ms) = s.parse::<Millis>() {
-        return Ok(ms);
+        return if ms >= 0 { Ok(ms) } else { Err(bad()) };
     }
-    if let Some(unit) = s.chars().last().filter(|c| matches!(c, 'm' | 'h' | 'd')) {
+    let unit_ms = match s.as_bytes().last() {
+        Some(b'm') => Some(60_000.0),
+        Some(b'h') => Some(3_600_000.0),
+        Some(b'd') => Some(86_400_000.0),
+        _ => None,
+    };
+    if let Some(unit_ms) = unit_ms {
+        // The last byte is ASCII, so this slice is on a char boundary.
         let n: f64 = s[..s.len() - 1].parse().map_err(|_| bad())?;
-        let ms = match unit {
-            'm' => 60_000.0,
-            'h' => 3_600_000.0,
-            _ => 86_400_000.0,
-        };
-        return Ok(now_ms - (n * ms) as Millis);
+        let ago = n * unit_ms;
+        // Up to ~290 years back; NaN, infinities and negative spans are refused.
+        if !(0.0..=9.0e12).contains(&ago) {
+            return Err(bad());
+        }
+        return Ok(now_ms.saturating_sub(ago as Millis).max(0));
     }
-    parse_rfc3339_utc(s).ok_or_else(bad)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fff]Z` → Unix ms (UTC only).
-fn parse_rfc3339_utc(s: &str) -> Option<Millis> {
-    let s = s.strip_suffix('Z').or_else(|| s.strip_suffix("+00:00"))?;
-    let (date, time) = s.split_once(['T', ' '])?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
-    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
-    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || se > 60 {
-        return None;
+    let t = chrono::DateTime::parse_from_rfc3339(s)
+        .or_else(|_| chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z"))
+        .map_err(|_| bad())?;
+    let ms = t.timestamp_millis();
+    if ms < 0 {
+        return Err(bad());
     }
-    let ms_frac: i64 = format!("{frac:0<3}")[..3].parse().ok()?;
-    // Days from civil (Howard Hinnant).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + da - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms_frac)
+    Ok(ms)
 }
 
 /// Output format of [`export_clips`].
@@ -237,6 +228,18 @@ mod tests {
             1_795_543_200_500
         );
         assert!(parse_since("yesterday", 0).is_err());
+        // Inputs that used to panic (byte slicing inside a non-ASCII fraction, overflow).
+        assert!(parse_since("2026-11-24T18:00:00.\u{e9}Z", 0).is_err());
+        assert!(parse_since("2026-11-24T18:00:00.5\u{e9}Z", 0).is_err());
+        assert!(parse_since("1e300d", 0).is_err());
+        assert!(parse_since("-5d", 0).is_err());
+        assert!(parse_since("NaNh", 0).is_err());
+        assert!(parse_since("\u{e9}m", 0).is_err());
+        assert!(parse_since("-1", 0).is_err());
+        assert_eq!(
+            parse_since("2026-11-24T19:00:00+01:00", 0).unwrap(),
+            parse_since("2026-11-24T18:00:00Z", 0).unwrap()
+        );
         assert!(parse_since("2026-13-01T00:00:00Z", 0).is_err());
     }
 

@@ -287,6 +287,9 @@ pub fn all_rules(per_second: &[u32]) -> Vec<Vec<Detection>> {
         .collect()
 }
 
+/// Longest stream the rules are computed on (their per-second arrays grow with it): 14 days.
+const MAX_STREAM_S: usize = 14 * 86_400;
+
 /// Per-second message counts of a file (for the rules), on the file's own clock, counting only
 /// the chatters that thinning to 1 in `thin` keeps.
 fn per_second_counts(path: &Path, channel: &str, thin: Option<u32>) -> Result<Vec<u32>> {
@@ -299,7 +302,15 @@ fn per_second_counts(path: &Path, channel: &str, thin: Option<u32>) -> Result<Ve
         if thin.is_some_and(|n| !thin_keeps(m.user_key(), n)) {
             continue;
         }
-        let s = ((m.time_ms - o).max(0) / 1000) as usize;
+        let s = (m.time_ms.saturating_sub(o).max(0) / 1000) as usize;
+        if s > MAX_STREAM_S {
+            return Err(RelayError::Invalid(format!(
+                "{}: a message {s} s after the start; eval compares streams of at most {} days \
+                 (is the offset column in seconds?)",
+                path.display(),
+                MAX_STREAM_S / 86_400
+            )));
+        }
         if s >= counts.len() {
             counts.resize(s + 1, 0);
         }
@@ -1502,5 +1513,20 @@ mod tests {
         assert!(load_labels(&p).unwrap_err().to_string().contains(":2:"));
         std::fs::write(&p, "a,b\n").unwrap();
         assert!(load_labels(&p).is_err());
+    }
+
+    #[test]
+    fn absurd_offsets_are_an_error_not_a_huge_allocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("1.tsv");
+        std::fs::write(
+            &p,
+            "offset_s\tuser\tmessage\n0\ta\thi\n100000000000\tb\tlate\n",
+        )
+        .unwrap();
+        let e = per_second_counts(&p, "c", None).unwrap_err().to_string();
+        assert!(e.contains("at most 14 days"), "{e}");
+        std::fs::write(&p, "offset_s\tuser\tmessage\n0\ta\thi\n3.5\tb\tyo\n").unwrap();
+        assert_eq!(per_second_counts(&p, "c", None).unwrap(), vec![1, 0, 0, 1]);
     }
 }

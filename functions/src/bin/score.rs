@@ -23,7 +23,8 @@ async fn main() -> Result<(), Error> {
     let mut config = ScoreConfig::default();
     if let Ok(json) = std::env::var("DETECTOR_CONFIG") {
         if !json.trim().is_empty() {
-            config.detector = serde_json::from_str(&json)?;
+            config.detector = clipper_functions::models::DetectorConfig::from_json(&json)
+                .map_err(|e| format!("DETECTOR_CONFIG: {e}"))?;
         }
     }
     let archive = Arc::new(S3WindowArchive::new(aws.s3.clone(), bucket.clone()));

@@ -21,6 +21,9 @@ async fn main() -> Result<(), Error> {
         Ok(json) if !json.trim().is_empty() => serde_json::from_str(&json)?,
         _ => ModelConfig::default(),
     };
+    model_config
+        .validate()
+        .map_err(|e| format!("MODEL_CONFIG: {e}"))?;
     let handler = Arc::new(TrainHandler::new(
         S3ModelStore::new(aws.s3.clone(), bucket.clone()),
         S3WindowArchive::new(aws.s3.clone(), bucket),

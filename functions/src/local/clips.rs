@@ -68,13 +68,16 @@ impl JsonlClipStore {
         &self.urls
     }
 
+    /// Append `line` and flush it to disk before returning: a record is how a restart knows a
+    /// clip was already made (a few records per clip, so the fsync costs nothing that matters).
     fn append(path: &Path, line: &str) -> Result<()> {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(io_err(path))?;
-        f.write_all(line.as_bytes()).map_err(io_err(path))
+        f.write_all(line.as_bytes()).map_err(io_err(path))?;
+        f.sync_data().map_err(io_err(path))
     }
 }
 

@@ -29,7 +29,7 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<DetectorConfig> {
         Some(p) => {
             let text =
                 std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))
+            DetectorConfig::from_json(&text).with_context(|| format!("config {}", p.display()))
         }
     }
 }

@@ -102,7 +102,7 @@ pub(crate) fn parse_line(line: &str, fallback_channel: &str) -> LineOutcome {
         return LineOutcome::Malformed(Cow::Borrowed(reason));
     }
     let message = match ServerMessage::try_from(irc) {
-        Ok(ServerMessage::Privmsg(m)) => Some(from_privmsg(m)),
+        Ok(ServerMessage::Privmsg(m)) => from_privmsg(m),
         Ok(ServerMessage::UserNotice(m)) => from_usernotice(m),
         Ok(_) => None,
         Err(e) => return LineOutcome::Malformed(Cow::Owned(describe(&e))),
@@ -193,10 +193,25 @@ fn clamp_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-pub(crate) fn from_privmsg(m: PrivmsgMessage) -> ChatMessage {
+/// Whether a Shared Chat message came from another channel of the session: Twitch delivers it
+/// to every channel of the session with `source-room-id` naming where it was sent. Such a
+/// message must not count for this channel (its reaction belongs to another stream).
+fn from_other_room(source: &IRCMessage, room_id: &str) -> bool {
+    source
+        .tags
+        .0
+        .get("source-room-id")
+        .is_some_and(|src| !src.is_empty() && src != room_id)
+}
+
+/// The chat message of a `PRIVMSG`; `None` for a Shared Chat message sent in another channel.
+pub(crate) fn from_privmsg(m: PrivmsgMessage) -> Option<ChatMessage> {
+    if from_other_room(&m.source, &m.channel_id) {
+        return None;
+    }
     let mut channel = m.channel_login;
     channel.make_ascii_lowercase();
-    ChatMessage {
+    Some(ChatMessage {
         channel,
         user_id: Some(m.sender.id),
         login: m.sender.login,
@@ -207,7 +222,7 @@ pub(crate) fn from_privmsg(m: PrivmsgMessage) -> ChatMessage {
         event: m.bits.filter(|&bits| bits > 0).map(|bits| ChatEvent::Bits {
             bits: clamp_u32(bits),
         }),
-    }
+    })
 }
 
 pub(crate) fn from_usernotice(m: UserNoticeMessage) -> Option<ChatMessage> {
@@ -236,6 +251,9 @@ pub(crate) fn from_usernotice(m: UserNoticeMessage) -> Option<ChatMessage> {
         _ => None,
     };
     if event.is_none() && m.message_text.as_deref().is_none_or(str::is_empty) {
+        return None;
+    }
+    if from_other_room(&m.source, &m.channel_id) {
         return None;
     }
     let mut channel = m.channel_login;
@@ -275,6 +293,32 @@ mod tests {
             LineOutcome::Malformed(reason) => reason.into_owned(),
             other => panic!("{line:?}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn shared_chat_from_another_room_does_not_count() {
+        // Same room: an ordinary message (Twitch also sets source-room-id on it in a session).
+        let own = PRIVMSG.replace(
+            "room-id=40123456;",
+            "room-id=40123456;source-room-id=40123456;",
+        );
+        assert_eq!(message(&own).text, "Kappa Keepo Kappa");
+        let other = PRIVMSG.replace(
+            "room-id=40123456;",
+            "room-id=40123456;source-room-id=99999;",
+        );
+        assert!(
+            matches!(parse(&other), LineOutcome::Ignored),
+            "{:?}",
+            parse(&other)
+        );
+    }
+
+    #[test]
+    fn lead_moderator_is_a_moderator() {
+        let line = PRIVMSG.replace("badges=moderator/1,", "badges=lead_moderator/1,");
+        let m = message(&line);
+        assert!(m.roles.moderator && m.roles.can_force_clip());
     }
 
     #[test]

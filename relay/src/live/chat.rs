@@ -157,7 +157,7 @@ pub enum ChatEvent {
 /// Maps a server message; `None` for what the driver does not need (PING, JOIN, ...).
 pub fn to_event(msg: ServerMessage) -> Option<ChatEvent> {
     match msg {
-        ServerMessage::Privmsg(m) => Some(ChatEvent::Message(from_privmsg(m))),
+        ServerMessage::Privmsg(m) => from_privmsg(m).map(ChatEvent::Message),
         ServerMessage::UserNotice(m) => from_usernotice(m).map(ChatEvent::Message),
         ServerMessage::RoomState(m) => Some(ChatEvent::RoomId {
             channel: m.channel_login,

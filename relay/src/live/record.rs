@@ -23,8 +23,22 @@ pub struct RecordStats {
 }
 
 /// The file channel `c` is recorded to in `dir`.
+///
+/// The name is reduced to what a Twitch login may hold (ASCII letters, digits, `_`; lower
+/// case, at most 25 chars), so that no channel name read from a server or a file can name a
+/// path outside `dir` (`../x`, `/etc/x`, `a/b`).
 pub fn record_path(dir: &Path, channel: &str) -> PathBuf {
-    dir.join(format!("{channel}.irc.log"))
+    let mut name: String = channel
+        .trim_start_matches('#')
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(25)
+        .collect();
+    name.make_ascii_lowercase();
+    if name.is_empty() {
+        name.push('_');
+    }
+    dir.join(format!("{name}.irc.log"))
 }
 
 fn channel_of(m: &ServerMessage) -> Option<&str> {
@@ -94,4 +108,33 @@ fn flush_all(files: &mut HashMap<String, (PathBuf, BufWriter<File>)>) -> Result<
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_path_stays_in_its_directory() {
+        let dir = Path::new("/rec");
+        assert_eq!(record_path(dir, "Foo_1"), Path::new("/rec/foo_1.irc.log"));
+        assert_eq!(record_path(dir, "#foo"), Path::new("/rec/foo.irc.log"));
+        for evil in [
+            "../../etc/passwd",
+            "/etc/x",
+            "a/b",
+            "..",
+            "",
+            "\u{0}x",
+            "名前",
+        ] {
+            let p = record_path(dir, evil);
+            assert_eq!(p.parent(), Some(dir), "{evil:?} → {}", p.display());
+            assert!(
+                !p.to_string_lossy().contains(".."),
+                "{evil:?} → {}",
+                p.display()
+            );
+        }
+    }
 }
