@@ -11,7 +11,7 @@
 //!   (`retry_base`, doubling, capped at 60 s) until `max_create_attempts` calls were made, then
 //!   Failed. 403 → Failed and the channel should be paused. 404 → Skipped (not live). 401 (after
 //!   the client's own refresh and retry) → Failed, "token rejected". Without an API (no user
-//!   token): WouldClip.
+//!   token), or when the API has no user token at call time (`MissingCredentials`): WouldClip.
 //! * **Confirm** phase: Get Clips with the clip id. Found → Confirmed with its URL. Not found (or
 //!   Get Clips failing) → check again after the next `confirm_backoff` step; after the last step
 //!   → Failed, "not confirmed after N s". The Confirm phase never calls Create Clip.
@@ -40,6 +40,8 @@ use crate::twitch::HelixError;
 
 /// Longest wait between two Create Clip attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+/// How far before a lost call's send time a clip it made may be dated (clock skew).
+const ADOPT_SLACK_MS: Millis = 5_000;
 /// Shortest wait after a 429.
 const MIN_RATE_LIMIT_DELAY: Duration = Duration::from_secs(1);
 
@@ -161,6 +163,7 @@ impl ClipRecord {
             edit_url,
             error: None,
             attempts: req.attempt.saturating_add(succeeded),
+            next_due_ms: None,
         }
     }
 
@@ -245,6 +248,55 @@ async fn create_step<A: ClipApi>(
         ));
         return done(record);
     };
+    // An earlier Create Clip for this moment was sent and its answer lost (timeout, crash
+    // before the record was written, 5xx after Twitch made the clip): adopt the clip it made,
+    // if Twitch lists one by our user since that call, instead of making a second.
+    if let Some(called) = req.last_call_ms {
+        match api
+            .find_own_clips(&broadcaster_id, called.saturating_sub(ADOPT_SLACK_MS))
+            .await
+        {
+            Ok(clips) => {
+                if let Some(clip) = clips.into_iter().next() {
+                    tracing::info!(channel = %req.channel, request_id = %req.request_id,
+                        clip_id = %clip.id, "an earlier Create Clip made this clip; adopting it");
+                    req.phase = ClipPhase::Confirm {
+                        edit_url: format!("https://clips.twitch.tv/{}/edit", clip.id),
+                        clip_id: clip.id,
+                        created_at_ms: called,
+                        check: 0,
+                    };
+                    let mut record = ClipRecord::from_request(&req, ClipStatus::Confirmed);
+                    record.url = Some(clip.url);
+                    record.attempts = req.attempt;
+                    return done(record);
+                }
+            }
+            Err(e) => {
+                // Not knowing whether the clip exists, do not risk a second one now: try again
+                // later (this counts as an attempt).
+                let attempts = req.attempt.saturating_add(1);
+                let msg = crate::twitch::error::chain(&e);
+                tracing::warn!(channel = %req.channel, request_id = %req.request_id, error = %msg,
+                    "cannot look for the clip an earlier call may have made; retrying later");
+                if attempts >= cfg.max_create_attempts.max(1) {
+                    let mut r = ClipRecord::from_request(&req, ClipStatus::Failed).with_error(
+                        format!("gave up after {attempts} attempts: clip lookup failed: {msg}"),
+                    );
+                    r.attempts = attempts;
+                    return done(r);
+                }
+                req.attempt = attempts;
+                let mut r = ClipRecord::from_request(&req, ClipStatus::Pending).with_error(msg);
+                r.attempts = attempts;
+                return Step::Again {
+                    after: cfg.retry_delay(attempts),
+                    request: req,
+                    record: r,
+                };
+            }
+        }
+    }
     let title = Some(req.decision.title.trim()).filter(|t| !t.is_empty());
     // The span the decision chose (reaching back to the moment), in Twitch's 0.1 s steps.
     let duration_s = Some((req.decision.duration_ms as f64 / 100.0).round() / 10.0);
@@ -291,13 +343,11 @@ async fn create_step<A: ClipApi>(
                     pause_channel: Some(format!("clipping forbidden: {message}")),
                 },
                 HelixError::NotLive => done(failed(&req, ClipStatus::Skipped, "not live".into())),
-                HelixError::Unauthorized { .. }
-                | HelixError::InvalidRefreshToken { .. }
-                | HelixError::MissingCredentials(_) => done(failed(
-                    &req,
-                    ClipStatus::Failed,
-                    format!("token rejected: {msg}"),
-                )),
+                // No user token yet (a shared store still empty): what dry run records.
+                HelixError::MissingCredentials(_) => done(failed(&req, ClipStatus::WouldClip, msg)),
+                HelixError::Unauthorized { .. } | HelixError::InvalidRefreshToken { .. } => done(
+                    failed(&req, ClipStatus::Failed, format!("token rejected: {msg}")),
+                ),
                 e if e.is_retryable() => {
                     if attempts >= cfg.max_create_attempts.max(1) {
                         return done(failed(
@@ -316,6 +366,9 @@ async fn create_step<A: ClipApi>(
                         _ => cfg.retry_delay(attempts),
                     };
                     req.attempt = attempts;
+                    // The call may have reached Twitch (a timeout, a 5xx): the next attempt
+                    // looks for its clip first.
+                    req.last_call_ms = Some(now_ms);
                     let record = failed(&req, ClipStatus::Pending, msg);
                     Step::Again {
                         request: req,

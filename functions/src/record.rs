@@ -52,4 +52,9 @@ pub struct ClipRecord {
     /// Create Clip attempts made.
     #[serde(default)]
     pub attempts: u32,
+    /// While Pending: when the next step was scheduled to run (Unix ms). A record still
+    /// Pending well after it means that step's message was lost (its send failed after the
+    /// record was stored); a redelivery of the previous step then sends it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_due_ms: Option<Millis>,
 }

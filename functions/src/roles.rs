@@ -179,6 +179,19 @@ pub trait ClipApi: Send + Sync {
     ) -> impl Future<
         Output = std::result::Result<Vec<crate::twitch::ClipInfo>, crate::twitch::HelixError>,
     > + Send;
+    /// Clips of `broadcaster_id` made by this API's own user since `since_ms`, newest first:
+    /// how a retry finds the clip an earlier Create Clip made when its answer was lost. The
+    /// default knows none (fakes that never lose answers).
+    fn find_own_clips(
+        &self,
+        broadcaster_id: &str,
+        since_ms: clipper_models::Millis,
+    ) -> impl Future<
+        Output = std::result::Result<Vec<crate::twitch::ClipInfo>, crate::twitch::HelixError>,
+    > + Send {
+        let _ = (broadcaster_id, since_ms);
+        async { Ok(Vec::new()) }
+    }
 }
 
 /// Where the rotated user token pair is kept (local JSON file, a secrets store). A save must be
@@ -219,12 +232,40 @@ pub trait TokenStore: Send + Sync {
         let refresh_token = current.refresh_token.clone();
         async move {
             let new = refresh(refresh_token).await?;
-            match self.save(&new).await {
+            match save_rotated(self, &new).await {
                 Ok(()) => Ok(new),
                 Err(e) => Err(crate::twitch::HelixError::NotPersisted {
                     tokens: Box::new(new),
                     source: Box::new(e),
                 }),
+            }
+        }
+    }
+}
+
+/// Attempts [`save_rotated`] makes, and the wait before the second (doubling): 4 attempts over
+/// about 1.75 s, well inside the token lease.
+const SAVE_ATTEMPTS: u32 = 4;
+const SAVE_BACKOFF: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Save a freshly rotated pair, retrying a failing store (a throttled `PutSecretValue`, a full
+/// disk that clears) a few times: the old refresh token may be spent already, so this pair must
+/// not be lost. The last error is returned when every attempt failed.
+pub async fn save_rotated<S: TokenStore + ?Sized>(
+    store: &S,
+    tokens: &crate::twitch::UserTokens,
+) -> Result<()> {
+    let mut wait = SAVE_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match store.save(tokens).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt >= SAVE_ATTEMPTS => return Err(e),
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, "saving the refreshed user token failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait = wait.saturating_mul(2);
+                attempt += 1;
             }
         }
     }

@@ -468,3 +468,61 @@ async fn sqs_window_queue_survives_an_outage_without_losing_windows() {
     let received = moto::receive_window_batches(&aws, &url, sent.len(), 30).await;
     assert_eq!(received, sent, "no window lost");
 }
+
+/// `PutSecretValue` failing after Twitch already rotated the pair (here: the secret vanished
+/// between the read and the write): the store retries, then hands the new pair back with the
+/// error instead of losing it; a later save puts it in place.
+#[tokio::test]
+async fn secrets_token_store_never_loses_a_refreshed_pair() {
+    let Some(aws) = moto::aws("secrets_token_store_never_loses_a_refreshed_pair").await else {
+        return;
+    };
+    let secret = moto::unique("token");
+    let old = UserTokens {
+        access_token: Secret::new("old-access"),
+        refresh_token: Secret::new("old-refresh"),
+        expires_at_ms: None,
+    };
+    aws.secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string(serde_json::to_string(&old).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let store = SecretsManagerTokenStore::new(aws.secrets.clone(), &secret);
+    let secrets = aws.secrets.clone();
+    let name = secret.clone();
+    let rotated = store
+        .rotate(&old.access_token, &old, move |_rt: Secret| async move {
+            // Twitch answered with a new pair (the old refresh token is spent); then every
+            // write fails.
+            secrets
+                .delete_secret()
+                .secret_id(&name)
+                .force_delete_without_recovery(true)
+                .send()
+                .await
+                .unwrap();
+            Ok::<_, clipper_functions::twitch::HelixError>(UserTokens {
+                access_token: Secret::new("new-access"),
+                refresh_token: Secret::new("new-refresh"),
+                expires_at_ms: Some(T0),
+            })
+        })
+        .await;
+    let Err(clipper_functions::twitch::HelixError::NotPersisted { tokens, .. }) = rotated else {
+        panic!("expected the new pair back with the error, got {rotated:?}");
+    };
+    assert_eq!(tokens.refresh_token.expose(), "new-refresh");
+    // The secret is back (an operator, or the throttling ended): the pair is saved.
+    aws.secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string("{}")
+        .send()
+        .await
+        .unwrap();
+    store.save(&tokens).await.unwrap();
+    assert_eq!(store.load().await.unwrap(), Some(*tokens));
+}

@@ -82,6 +82,7 @@ fn clip(id: &str) -> ClipInfo {
         title: "t".into(),
         created_at: "2026-01-01T00:00:00Z".into(),
         broadcaster_id: "1234".into(),
+        creator_id: "u1".into(),
         creator_name: "bot".into(),
         duration: 30.0,
         view_count: 0,
@@ -316,6 +317,9 @@ async fn offline_and_token_errors_finish_at_once() {
         Err(HelixError::BadRequest {
             message: "category not clippable".into(),
         }),
+        Err(HelixError::MissingCredentials(
+            "user access token (clips:edit)",
+        )),
     ]);
     let cfg = ClipFlowConfig::default();
     let (r, p, _) = drive(&api, &cfg, request(Some("1234"))).await;
@@ -329,7 +333,10 @@ async fn offline_and_token_errors_finish_at_once() {
     let (r, _, _) = drive(&api, &cfg, request(Some("1234"))).await;
     assert_eq!(r.status, ClipStatus::Failed);
     assert!(r.error.unwrap().contains("category not clippable"));
-    assert_eq!(api.create_calls().len(), 3);
+    // No user token yet (the clip function's secret still empty): recorded as dry run would.
+    let (r, p, _) = drive(&api, &cfg, request(Some("1234"))).await;
+    assert_eq!((r.status, p), (ClipStatus::WouldClip, None));
+    assert_eq!(api.create_calls().len(), 4);
 }
 
 #[tokio::test]

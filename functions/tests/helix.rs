@@ -828,16 +828,115 @@ impl TokenStore for AlreadyRotated {
     }
 }
 
+/// A store whose first `failures` saves fail (a throttled `PutSecretValue`, a full disk that
+/// clears), then keeps what it is given.
+struct FlakyStore {
+    failures: std::sync::atomic::AtomicU32,
+    saves: std::sync::atomic::AtomicU32,
+    kept: std::sync::Mutex<Option<UserTokens>>,
+}
+
+impl FlakyStore {
+    fn new(failures: u32) -> Self {
+        FlakyStore {
+            failures: failures.into(),
+            saves: 0.into(),
+            kept: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl TokenStore for FlakyStore {
+    async fn load(&self) -> clipper_functions::Result<Option<UserTokens>> {
+        Ok(self.kept.lock().unwrap().clone())
+    }
+    async fn save(&self, t: &UserTokens) -> clipper_functions::Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.saves.fetch_add(1, SeqCst);
+        if self
+            .failures
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(clipper_functions::FunctionsError::Config(
+                "throttled".into(),
+            ));
+        }
+        *self.kept.lock().unwrap() = Some(t.clone());
+        Ok(())
+    }
+}
+
 #[tokio::test]
-async fn unpersisted_refresh_keeps_new_pair_in_memory_and_reports_the_store_error() {
+async fn a_refreshed_pair_the_store_refuses_is_used_and_saved_later() {
+    let server = MockServer::start().await;
+    refresh_once("user-b", "refresh-b").mount(&server).await;
+    create_clip()
+        .and(bearer_token("user-b"))
+        .respond_with(created("C1"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    // Four attempts fail (save_rotated's retries), the fifth (at the next use) succeeds.
+    let client = user_client(&server, FlakyStore::new(4));
+    let auth = Arc::clone(client.user_auth().unwrap());
+    // Before the fix the error replaced the new pair for the caller: this clip failed and
+    // the pair lived only until the process ended.
+    assert_eq!(auth.refresh().await.unwrap().expose(), "user-b");
+    assert!(auth.has_unsaved_tokens());
+    assert_eq!(auth.store().kept.lock().unwrap().clone(), None);
+    client.create_clip("1", None, None).await.unwrap();
+    assert!(!auth.has_unsaved_tokens());
+    let kept = auth.store().kept.lock().unwrap().clone().unwrap();
+    assert_eq!(kept.refresh_token.expose(), "refresh-b");
+    assert_eq!(
+        auth.store().saves.load(std::sync::atomic::Ordering::SeqCst),
+        5
+    );
+    client.create_clip("1", None, None).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_store_that_never_saves_still_leaves_a_working_token() {
     let server = MockServer::start().await;
     refresh_once("user-b", "refresh-b").mount(&server).await;
     let client = user_client(&server, BrokenStore);
     let auth = client.user_auth().unwrap();
-    let e = auth.refresh().await.unwrap_err();
-    assert!(matches!(e, HelixError::TokenStore(_)), "{e:?}");
-    assert!(format!("{}", clipper_functions::FunctionsError::from(e)).contains("disk full"));
+    assert_eq!(auth.refresh().await.unwrap().expose(), "user-b");
     assert_eq!(auth.tokens().refresh_token.expose(), "refresh-b");
+    assert!(auth.has_unsaved_tokens());
+}
+
+#[tokio::test]
+async fn a_shared_store_is_read_when_a_token_is_needed() {
+    let server = MockServer::start().await;
+    create_clip()
+        .and(bearer_token("put-later"))
+        .respond_with(created("C2"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryTokenStore::default());
+    let creds = clipper_functions::twitch::TwitchCredentials {
+        client_id: "cid".into(),
+        client_secret: None,
+        access_token: None,
+        refresh_token: None,
+    };
+    let client = HelixClient::from_shared_store(
+        config(&server),
+        &creds,
+        Arc::clone(&store),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    // Fresh deploy: the secret is empty, so the clip flow records a would-clip.
+    let e = client.create_clip("1", None, None).await.unwrap_err();
+    assert!(matches!(e, HelixError::MissingCredentials(_)), "{e:?}");
+    // Someone puts the token in the secret: the next clip uses it, no restart.
+    store.save(&tokens("put-later", "r")).await.unwrap();
+    assert_eq!(client.create_clip("1", None, None).await.unwrap().id, "C2");
 }
 
 #[tokio::test]

@@ -71,6 +71,11 @@ pub struct ClipRequest {
     /// Failed Create Clip attempts so far.
     #[serde(default)]
     pub attempt: u32,
+    /// When an earlier Create Clip for this moment was sent, if one was (Unix ms): its answer
+    /// may have been lost (timeout, crash), so the next attempt first looks for the clip it
+    /// may have made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_call_ms: Option<Millis>,
 }
 
 impl ClipRequest {
@@ -89,6 +94,7 @@ impl ClipRequest {
             decision,
             phase: ClipPhase::Create,
             attempt: 0,
+            last_call_ms: None,
         }
     }
 }

@@ -83,7 +83,15 @@ impl SecretsManagerTokenStore {
                 return Ok(stored);
             }
             let new = refresh(stored.refresh_token.clone()).await?;
-            self.save(&new).await?;
+            // The old refresh token may be spent now: never lose the new pair. Retry the
+            // write under the lease; if it still fails, hand the pair back with the error
+            // (the caller keeps using it and saves it again later).
+            if let Err(e) = crate::roles::save_rotated(self, &new).await {
+                return Err(FunctionsError::TokenNotSaved {
+                    tokens: Box::new(new),
+                    source: Box::new(e),
+                });
+            }
             tracing::info!("user token refreshed and stored");
             Ok(new)
         }
@@ -135,6 +143,9 @@ impl TokenStore for SecretsManagerTokenStore {
             .await;
         match result {
             Ok(t) => Ok(t),
+            Err(FunctionsError::TokenNotSaved { tokens, source }) => {
+                Err(crate::twitch::HelixError::NotPersisted { tokens, source })
+            }
             Err(e) => Err(twitch_error
                 .into_inner()
                 .ok()

@@ -131,10 +131,13 @@ impl SqsWindowQueue {
 
     /// One or more message bodies for `batch`, split by windows when it exceeds a request.
     fn bodies(&self, batch: &WindowBatch, out: &mut Vec<String>) -> Result<()> {
-        let body = serde_json::to_string(batch).map_err(|source| FunctionsError::Decode {
-            what: "window batch",
-            source,
-        })?;
+        let body =
+            sqs_body(
+                serde_json::to_string(batch).map_err(|source| FunctionsError::Decode {
+                    what: "window batch",
+                    source,
+                })?,
+            );
         if body.len() <= self.config.max_request_bytes {
             out.push(body);
             return Ok(());
@@ -310,6 +313,20 @@ async fn send_with_retry(
     }
 }
 
+/// A JSON text as an SQS message body. SQS accepts only XML characters (#x9, #xA, #xD,
+/// #x20–#xD7FF, #xE000–#xFFFD, #x10000–#x10FFFF) and refuses the whole entry otherwise;
+/// serde_json escapes control characters but writes the noncharacters U+FFFE and U+FFFF as
+/// they are, and a chatter can type them (they reach a window through `top_phrase` and
+/// `top_tokens`). They can only occur inside JSON strings, so writing them as `\ufffe` /
+/// `\uffff` escapes is exact: the decoded message is the same.
+pub fn sqs_body(json: String) -> String {
+    if !json.contains(['\u{fffe}', '\u{ffff}']) {
+        return json;
+    }
+    json.replace('\u{fffe}', "\\ufffe")
+        .replace('\u{ffff}', "\\uffff")
+}
+
 /// The clip queue: a request is a message delayed until it is due (`DelaySeconds`, rounded up
 /// to whole seconds, at most 900: SQS's limit; a longer wait is re-scheduled by the clip
 /// handler).
@@ -336,10 +353,13 @@ impl SqsClipScheduler {
 
 impl ClipScheduler for SqsClipScheduler {
     async fn schedule(&self, request: &ClipRequest, delay: Duration) -> Result<()> {
-        let body = serde_json::to_string(request).map_err(|source| FunctionsError::Decode {
-            what: "clip request",
-            source,
-        })?;
+        let body =
+            sqs_body(
+                serde_json::to_string(request).map_err(|source| FunctionsError::Decode {
+                    what: "clip request",
+                    source,
+                })?,
+            );
         metrics::add(&COUNTS.sqs_requests, 1);
         metrics::add(&COUNTS.sqs_send_bytes, body.len() as u64);
         metrics::add(&COUNTS.sqs_messages_sent, 1);
@@ -358,6 +378,21 @@ impl ClipScheduler for SqsClipScheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodies_hold_only_characters_sqs_accepts_and_decode_the_same() {
+        let text = "a\u{fffe}b\u{ffff}c\u{0}d\u{1}\u{fffd}\u{10ffff}";
+        let json = serde_json::to_string(&serde_json::json!({ "top_phrase": text })).unwrap();
+        assert!(
+            json.contains('\u{fffe}'),
+            "serde writes it raw: the case to handle"
+        );
+        let body = sqs_body(json);
+        let sqs_ok = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..);
+        assert!(body.chars().all(sqs_ok), "{body:?}");
+        let back: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(back["top_phrase"], text);
+    }
 
     #[test]
     fn delays_round_up_and_cap() {

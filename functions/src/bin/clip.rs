@@ -53,11 +53,20 @@ async fn main() -> Result<(), Error> {
     {
         helix_config.clip_duration_s = Some(d);
     }
-    let helix = HelixClient::from_credentials(helix_config, &creds, store).await?;
-    if !helix.can_clip() {
-        tracing::warn!("no user token in the secret: clips are recorded as would-clip only");
+    // The secret is read when a token is needed (at most once a minute; on every clip while it
+    // is empty), not only at cold start: after a fresh deploy it holds `{}` until the README's
+    // `put-secret-value` step, and clips are recorded as would-clip until then.
+    let helix = HelixClient::from_shared_store(
+        helix_config,
+        &creds,
+        store,
+        std::time::Duration::from_secs(60),
+    )
+    .await?;
+    if !helix.user_auth().is_some_and(|u| u.has_token()) {
+        tracing::warn!("no user token in the secret yet: clips are recorded as would-clip until one is put there");
     }
-    let api = helix.can_clip().then_some(helix);
+    let api = Some(helix);
     let handler = Arc::new(ClipHandler::new(
         api,
         DynamoClipStore::new(aws.dynamodb.clone(), required_env("CLIPS_TABLE")?),

@@ -22,7 +22,7 @@ use super::metrics::{self, COUNTS};
 use super::{decode_message, BatchOutcome, QueueBatch};
 use crate::clip_flow::{self, ClipFlowConfig, Step};
 use crate::error::{FunctionsError, Result};
-use crate::record::ClipStatus;
+use crate::record::{ClipRecord, ClipStatus};
 use crate::roles::{ChannelStore, ClipApi, ClipScheduler, ClipStore, MomentClaims};
 
 /// What a record came to.
@@ -110,6 +110,9 @@ where
         invocation: &str,
     ) -> BatchOutcome {
         metrics::add(&COUNTS.clip_invocations, 1);
+        let token_failures_before = COUNTS
+            .token_save_failures
+            .load(std::sync::atomic::Ordering::Relaxed);
         let mut failed = Vec::new();
         let (mut stepped, mut skipped, mut busy) = (0u64, 0u64, 0u64);
         for rec in &event.records {
@@ -159,6 +162,13 @@ where
                 ("ClipSteps", stepped),
                 ("ClipDuplicates", skipped),
                 ("FailedRecords", n_failed),
+                (
+                    "TokenSaveFailures",
+                    COUNTS
+                        .token_save_failures
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                        .saturating_sub(token_failures_before),
+                ),
             ],
             now_ms,
         );
@@ -166,12 +176,38 @@ where
     }
 
     /// Run one request (see the module doc).
-    pub async fn run(&self, req: ClipRequest, now_ms: Millis, holder: &str) -> Result<ClipOutcome> {
+    pub async fn run(
+        &self,
+        mut req: ClipRequest,
+        now_ms: Millis,
+        holder: &str,
+    ) -> Result<ClipOutcome> {
         let existing = self.clips.get(&req.request_id).await?;
         if !clip_flow::should_run(existing.as_ref(), &req) {
+            if let Some(stored) = existing.as_ref() {
+                if let Some((next, after)) = lost_successor(stored, &req, now_ms) {
+                    // The record says a next step is due since long, and nothing ran it: its
+                    // message was lost (the send failed after the record was stored). Send it
+                    // again; running it twice is safe (see `clip_flow`'s contract).
+                    tracing::warn!(request_id = %req.request_id, next = phase_name(&next),
+                        "the next clip step was never run; scheduling it again");
+                    let mut record = stored.clone();
+                    record.next_due_ms = Some(now_ms.saturating_add(after.as_millis() as Millis));
+                    self.clips.put(&record).await?;
+                    self.scheduler.schedule(&next, after).await?;
+                    return Ok(ClipOutcome::Stepped(ClipStatus::Pending));
+                }
+            }
             tracing::info!(request_id = %req.request_id, phase = ?phase_name(&req),
                 stored = ?existing.as_ref().map(|r| r.status), "duplicate or stale clip request; skipped");
             return Ok(ClipOutcome::Skipped);
+        }
+        // A Create Clip for this moment was sent before and no answer was recorded (the
+        // instance was killed between Twitch's 202 and the write): look for its clip first.
+        if let Some(stored) = existing.as_ref() {
+            if matches!(req.phase, ClipPhase::Create) && req.last_call_ms.is_none() {
+                req.last_call_ms = stored.created_at_ms;
+            }
         }
         if matches!(req.phase, ClipPhase::Create) && self.api.is_some() {
             let key = format!("create:{}:{}", req.request_id, req.attempt);
@@ -185,6 +221,13 @@ where
                 return Ok(ClipOutcome::Busy);
             }
         }
+        if matches!(req.phase, ClipPhase::Create) && self.api.is_some() {
+            // Write down that a call is being made before making it, so that a crash before
+            // its answer is recorded leads the retry to look for the clip ([`clip_flow`]).
+            let mut intent = clip_flow_intent(&req, existing.as_ref(), now_ms);
+            intent.next_due_ms = None;
+            self.clips.put(&intent).await?;
+        }
         let request_id = req.request_id.clone();
         let channel = req.channel.clone();
         let step = clip_flow::step(self.api.as_ref(), &self.config.flow, req, now_ms).await;
@@ -196,6 +239,8 @@ where
                 after,
                 record,
             } => {
+                let mut record = record;
+                record.next_due_ms = Some(now_ms.saturating_add(after.as_millis() as Millis));
                 self.clips.put(&record).await?;
                 self.scheduler.schedule(&request, after).await?;
                 tracing::info!(
@@ -240,6 +285,60 @@ where
             Err(e) => tracing::error!(channel, reason, error = %e, "cannot pause channel"),
         }
     }
+}
+
+/// How long past its due time a next step may be late before it counts as lost (SQS delivers
+/// delayed messages within seconds of their delay; a busy worker answers within its timeout).
+const LOST_STEP_GRACE_MS: Millis = 60_000;
+
+/// The step `stored` says is next, when it was due more than [`LOST_STEP_GRACE_MS`] ago
+/// and `req` (a redelivery of an earlier step) found it not run: the request to send again
+/// and its delay.
+fn lost_successor(
+    stored: &ClipRecord,
+    req: &ClipRequest,
+    now_ms: Millis,
+) -> Option<(ClipRequest, std::time::Duration)> {
+    if stored.status != ClipStatus::Pending {
+        return None;
+    }
+    let due = stored.next_due_ms?;
+    if now_ms < due.saturating_add(LOST_STEP_GRACE_MS) {
+        return None;
+    }
+    let mut next = req.clone();
+    match &stored.clip_id {
+        Some(clip_id) => {
+            next.phase = ClipPhase::Confirm {
+                clip_id: clip_id.clone(),
+                edit_url: stored.edit_url.clone().unwrap_or_default(),
+                created_at_ms: stored.created_at_ms.unwrap_or(now_ms),
+                check: 0,
+            };
+        }
+        None => {
+            next.phase = ClipPhase::Create;
+            next.attempt = stored.attempts;
+            next.last_call_ms = stored.created_at_ms;
+        }
+    }
+    Some((next, std::time::Duration::ZERO))
+}
+
+/// The record written just before a Create Clip call: Pending, no clip id, `created_at_ms` =
+/// the call time.
+fn clip_flow_intent(
+    req: &ClipRequest,
+    existing: Option<&ClipRecord>,
+    now_ms: Millis,
+) -> ClipRecord {
+    let mut r = ClipRecord::from_request(req, ClipStatus::Pending);
+    r.created_at_ms = Some(now_ms);
+    r.attempts = req.attempt;
+    if let Some(e) = existing {
+        r.error.clone_from(&e.error);
+    }
+    r
 }
 
 fn phase_name(r: &ClipRequest) -> &'static str {

@@ -63,6 +63,8 @@ counters!(
     ddb_write,
     ddb_read,
     secrets_calls,
+    // A refreshed user token the store refused (kept in memory, saved again later).
+    token_save_failures,
     // Relay-side window queue.
     queue_full,
     queue_retries,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::HelixError;
 use super::{join_url, now_ms};
+use crate::handlers::metrics::{self, COUNTS};
 use crate::roles::TokenStore;
 
 /// The token stores moved to [`crate::local`]; these paths stay for the relay's callers.
@@ -415,6 +416,15 @@ pub struct UserAuth<S> {
     store: S,
     current: RwLock<UserTokens>,
     refresh_lock: tokio::sync::Mutex<()>,
+    /// The in-memory pair was rotated but not saved yet (the store failed): saved again at
+    /// the next use.
+    unsaved: std::sync::atomic::AtomicBool,
+    /// Re-read the store this often (shared stores: a pair rotated or authorised elsewhere is
+    /// picked up without a restart); `None` reads it only at start.
+    reload_every: Option<Duration>,
+    last_reload: std::sync::Mutex<Option<Instant>>,
+    /// The token's user id once known ([`UserAuth::user_id`]).
+    user_id: std::sync::OnceLock<String>,
 }
 
 impl<S: TokenStore> UserAuth<S> {
@@ -425,6 +435,81 @@ impl<S: TokenStore> UserAuth<S> {
             store,
             current: RwLock::new(tokens),
             refresh_lock: tokio::sync::Mutex::new(()),
+            unsaved: std::sync::atomic::AtomicBool::new(false),
+            reload_every: None,
+            last_reload: std::sync::Mutex::new(None),
+            user_id: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Start from whatever the store holds, possibly nothing, and re-read it at most every
+    /// `every` when a token is needed: for a store shared with others (the clip function's
+    /// secret, filled in after deploy by `clipper aws put-token` or rotated by another
+    /// instance). While the store is empty, calls fail with
+    /// [`HelixError::MissingCredentials`] (the clip flow records a would-clip).
+    pub async fn shared(
+        oauth: OAuthClient,
+        store: S,
+        every: Duration,
+    ) -> std::result::Result<Self, HelixError> {
+        let stored = store.load().await.map_err(HelixError::from_store)?;
+        let mut auth = Self::new(
+            oauth,
+            store,
+            stored.unwrap_or(UserTokens {
+                access_token: Secret::new(""),
+                refresh_token: Secret::new(""),
+                expires_at_ms: None,
+            }),
+        );
+        auth.reload_every = Some(every);
+        *auth
+            .last_reload
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        Ok(auth)
+    }
+
+    /// Whether a user token is at hand (a shared store may still be empty).
+    pub fn has_token(&self) -> bool {
+        !self
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .access_token
+            .is_empty()
+    }
+
+    /// Re-read a shared store when its interval has passed (or at once while it was empty),
+    /// adopting a pair that differs from the one in memory.
+    async fn reload_if_due(&self) {
+        let Some(every) = self.reload_every else {
+            return;
+        };
+        if self.has_unsaved_tokens() {
+            return; // ours is newer than the store's
+        }
+        {
+            let mut last = self
+                .last_reload
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let due = !self.has_token() || last.is_none_or(|t| t.elapsed() >= every);
+            if !due {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        match self.store.load().await {
+            Ok(Some(stored)) if stored != self.tokens() => {
+                let _guard = self.refresh_lock.lock().await;
+                *self.current.write().unwrap_or_else(PoisonError::into_inner) = stored;
+                tracing::info!("user token changed in the store; using the stored one");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %super::error::chain(&e), "re-reading the user token failed; keeping the one in memory");
+            }
         }
     }
 
@@ -465,9 +550,55 @@ impl<S: TokenStore> UserAuth<S> {
             .clone()
     }
 
+    /// The token's user id, from validating it once (then cached).
+    pub async fn user_id(&self) -> std::result::Result<String, HelixError> {
+        if let Some(id) = self.user_id.get() {
+            return Ok(id.clone());
+        }
+        let info = self.validate().await?;
+        let id = info.user_id.ok_or_else(|| HelixError::Unauthorized {
+            message: "the user token validated without a user id".into(),
+        })?;
+        Ok(self.user_id.get_or_init(|| id).clone())
+    }
+
+    /// Whether the in-memory pair is a rotation the store has not accepted yet.
+    pub fn has_unsaved_tokens(&self) -> bool {
+        self.unsaved.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Save a rotated pair the store refused earlier (one attempt per use).
+    async fn save_pending(&self) {
+        if !self.has_unsaved_tokens() {
+            return;
+        }
+        let _guard = self.refresh_lock.lock().await;
+        if !self.has_unsaved_tokens() {
+            return;
+        }
+        match self.store.save(&self.tokens()).await {
+            Ok(()) => {
+                self.unsaved
+                    .store(false, std::sync::atomic::Ordering::Release);
+                tracing::info!("refreshed user token saved on a later attempt");
+            }
+            Err(e) => {
+                metrics::add(&COUNTS.token_save_failures, 1);
+                tracing::error!(error = %super::error::chain(&e), "refreshed user token still not saved; kept in memory");
+            }
+        }
+    }
+
     /// The current access token, refreshed first if it is known to expire within a minute.
     pub async fn fresh_access_token(&self) -> std::result::Result<Secret, HelixError> {
+        self.save_pending().await;
+        self.reload_if_due().await;
         let t = self.tokens();
+        if t.access_token.is_empty() {
+            return Err(HelixError::MissingCredentials(
+                "user access token (clips:edit)",
+            ));
+        }
         let margin = i64::try_from(EXPIRY_MARGIN.as_millis()).unwrap_or(60_000);
         match t.expires_at_ms {
             Some(exp) if exp <= now_ms().saturating_add(margin) && !t.refresh_token.is_empty() => {
@@ -516,11 +647,16 @@ impl<S: TokenStore> UserAuth<S> {
                 Ok(access)
             }
             Err(HelixError::NotPersisted { tokens, source }) => {
-                // Keep the new pair even though persisting failed: the old refresh token may
-                // already be spent, so it is the only usable pair left.
+                // Keep and use the new pair even though saving failed: the old refresh token
+                // may already be spent, so it is the only usable pair left. It is saved again
+                // at the next use; the failure is counted (alarm `TokenSaveFailures`).
+                let access = tokens.access_token.clone();
                 *self.current.write().unwrap_or_else(PoisonError::into_inner) = *tokens;
-                tracing::error!(error = %super::error::chain(&*source), "could not persist the refreshed user token");
-                Err(HelixError::TokenStore(source))
+                self.unsaved
+                    .store(true, std::sync::atomic::Ordering::Release);
+                metrics::add(&COUNTS.token_save_failures, 1);
+                tracing::error!(error = %super::error::chain(&*source), "could not save the refreshed user token; using it from memory and saving again later");
+                Ok(access)
             }
             Err(e) => {
                 tracing::error!(error = %super::error::chain(&e), "user token refresh failed");

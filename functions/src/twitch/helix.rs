@@ -17,6 +17,7 @@ use super::error::HelixError;
 use super::join_url;
 use crate::local::MemoryTokenStore;
 use crate::roles::{ClipApi, TokenStore};
+use clipper_models::Millis;
 
 type HResult<T> = std::result::Result<T, HelixError>;
 
@@ -79,6 +80,8 @@ pub struct ClipInfo {
     pub created_at: String,
     #[serde(default)]
     pub broadcaster_id: String,
+    #[serde(default)]
+    pub creator_id: String,
     #[serde(default)]
     pub creator_name: String,
     /// Seconds.
@@ -207,6 +210,24 @@ impl HelixClient {
             Err(HelixError::MissingCredentials(_)) => Ok(client.without_user()),
             Err(e) => Err(e),
         }
+    }
+}
+
+impl HelixClient {
+    /// A client whose user token lives in a store shared with others (the clip function's
+    /// secret): read at start, re-read every `reload_every` when needed
+    /// ([`UserAuth::shared`]). An empty store is not an error: Create Clip answers
+    /// [`HelixError::MissingCredentials`] until a token is put there.
+    pub async fn from_shared_store<S: TokenStore>(
+        mut config: HelixConfig,
+        creds: &TwitchCredentials,
+        store: S,
+        reload_every: Duration,
+    ) -> HResult<HelixClient<S>> {
+        config.client_id.clone_from(&creds.client_id);
+        let client = HelixClient::new(config, creds.client_secret.clone())?;
+        let user = UserAuth::shared(client.oauth.clone(), store, reload_every).await?;
+        Ok(client.with_user(Arc::new(user)))
     }
 }
 
@@ -377,6 +398,39 @@ impl<S: TokenStore> HelixClient<S> {
         Ok(out)
     }
 
+    /// Clips of `broadcaster_id` created since `since_ms` by the user token's own user
+    /// (`GET /clips?broadcaster_id&started_at`, filtered by `creator_id`), newest first. The
+    /// user id comes from validating the token once.
+    pub async fn find_own_clips(
+        &self,
+        broadcaster_id: &str,
+        since_ms: Millis,
+    ) -> HResult<Vec<ClipInfo>> {
+        let user = self.user.as_ref().ok_or(HelixError::MissingCredentials(
+            "user access token (clips:edit)",
+        ))?;
+        let me = user.user_id().await?;
+        let started_at = chrono::DateTime::from_timestamp_millis(since_ms)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut clips: Vec<ClipInfo> = self
+            .get_data::<ClipInfo>(
+                "get clips",
+                "clips",
+                &[
+                    ("broadcaster_id", broadcaster_id),
+                    ("started_at", &started_at),
+                    ("first", "100"),
+                ],
+            )
+            .await?
+            .into_iter()
+            .filter(|c| c.creator_id == me)
+            .collect();
+        clips.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(clips)
+    }
+
     /// Create Clip (`POST /clips`, user token with `clips:edit`) → 202 with the clip id.
     ///
     /// `title` and `duration_s` (clamped to 5–60 s, 0.1 s steps) are optional. A title rejected
@@ -501,6 +555,14 @@ impl<S: TokenStore> ClipApi for HelixClient<S> {
 
     async fn get_clips(&self, ids: &[String]) -> HResult<Vec<ClipInfo>> {
         HelixClient::get_clips(self, ids).await
+    }
+
+    async fn find_own_clips(
+        &self,
+        broadcaster_id: &str,
+        since_ms: Millis,
+    ) -> HResult<Vec<ClipInfo>> {
+        HelixClient::find_own_clips(self, broadcaster_id, since_ms).await
     }
 }
 
