@@ -40,6 +40,10 @@ use crate::twitch::HelixError;
 
 /// Longest wait between two Create Clip attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+/// Create Clip captures what the stream shows at the call (ending ~5 s later): a call more than
+/// this long after the clip was due would capture another moment, so such a request is recorded
+/// as expired instead (after looking for a clip an earlier call may have made).
+pub const MAX_CREATE_LATENESS_MS: Millis = 90_000;
 /// How far before a lost call's send time a clip it made may be dated (clock skew).
 const ADOPT_SLACK_MS: Millis = 5_000;
 /// Shortest wait after a 429.
@@ -297,6 +301,17 @@ async fn create_step<A: ClipApi>(
             }
         }
     }
+    let late = now_ms.saturating_sub(req.decision.fire_at_ms);
+    if late > MAX_CREATE_LATENESS_MS {
+        tracing::warn!(channel = %req.channel, request_id = %req.request_id, late_s = late / 1000,
+            "clip request expired: the moment is out of Twitch's reach");
+        let mut r = ClipRecord::from_request(&req, ClipStatus::Failed).with_error(format!(
+            "expired: {} s after the moment (Create Clip captures only what is live)",
+            late / 1000
+        ));
+        r.attempts = req.attempt;
+        return done(r);
+    }
     let title = Some(req.decision.title.trim()).filter(|t| !t.is_empty());
     // The span the decision chose (reaching back to the moment), in Twitch's 0.1 s steps.
     let duration_s = Some((req.decision.duration_ms as f64 / 100.0).round() / 10.0);
@@ -366,9 +381,11 @@ async fn create_step<A: ClipApi>(
                         _ => cfg.retry_delay(attempts),
                     };
                     req.attempt = attempts;
-                    // The call may have reached Twitch (a timeout, a 5xx): the next attempt
-                    // looks for its clip first.
-                    req.last_call_ms = Some(now_ms);
+                    // The call may have made a clip whose answer was lost (a timeout, a
+                    // 5xx): the next attempt looks for it first. A 429 made nothing.
+                    if !matches!(e, HelixError::RateLimited { .. }) {
+                        req.last_call_ms = Some(now_ms);
+                    }
                     let record = failed(&req, ClipStatus::Pending, msg);
                     Step::Again {
                         request: req,

@@ -248,20 +248,31 @@ async fn server_errors_twice_then_success() {
 #[tokio::test]
 async fn server_errors_give_up_after_max_attempts() {
     let api = Fake::default().creates([server(503), server(503), server(502), server(503)]);
-    let cfg = ClipFlowConfig {
-        retry_base: Duration::from_secs(20),
-        ..Default::default()
-    };
+    let cfg = ClipFlowConfig::default();
     let (record, _, waits) = drive(&api, &cfg, request(Some("1234"))).await;
     assert_eq!(record.status, ClipStatus::Failed);
     assert_eq!(api.create_calls().len(), 4);
     assert_eq!(record.attempts, 4);
     assert!(record.error.unwrap().contains("4 attempts"));
     let delays: Vec<_> = waits.iter().map(|w| w.0).collect();
+    assert_eq!(delays, [5, 10, 20].map(Duration::from_secs).to_vec());
+    // Doubling, capped at 60 s.
+    let slow = ClipFlowConfig {
+        retry_base: Duration::from_secs(20),
+        ..Default::default()
+    };
     assert_eq!(
-        delays,
-        [20, 40, 60].map(Duration::from_secs).to_vec(),
-        "doubling, capped at 60 s"
+        (1..=4).map(|n| slow.retry_delay(n)).collect::<Vec<_>>(),
+        [20, 40, 60, 60].map(Duration::from_secs).to_vec()
+    );
+    // Retries that would run past Twitch's reach end as expired instead.
+    let api = Fake::default().creates([server(503), server(503), server(503)]);
+    let (record, _, _) = drive(&api, &slow, request(Some("1234"))).await;
+    assert!(record.error.unwrap().starts_with("expired"));
+    assert_eq!(
+        api.create_calls().len(),
+        3,
+        "calls at 0, 20 and 60 s; 120 s is too late"
     );
 }
 
@@ -292,6 +303,21 @@ async fn rate_limit_waits_until_reset() {
         Duration::from_secs(1),
         "a reset in the past waits 1 s"
     );
+}
+
+#[tokio::test]
+async fn a_create_past_twitchs_reach_is_recorded_as_expired_without_a_call() {
+    let api = Fake::default();
+    let cfg = ClipFlowConfig::default();
+    let req = request(Some("1234"));
+    let due = req.decision.fire_at_ms;
+    let s = step(Some(&api), &cfg, req, due + 91_000).await;
+    let Step::Done { record, .. } = s else {
+        panic!("must finish: {s:?}");
+    };
+    assert_eq!(record.status, ClipStatus::Failed);
+    assert!(record.error.unwrap().starts_with("expired: 91 s"));
+    assert!(api.create_calls().is_empty());
 }
 
 #[tokio::test]

@@ -32,6 +32,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// kept, the baseline and forest start afresh on the new evidence.
 pub const MODEL_FORMAT_VERSION: u32 = 2;
 
+/// Largest model file accepted (a full channel's model is a few MB).
+pub const MAX_MODEL_BYTES: usize = 64 << 20;
+
 /// Names of the features the anomaly model sees, in vector order.
 pub const FEATURE_NAMES: [&str; 16] = [
     "act5",
@@ -558,14 +561,26 @@ impl ChannelModel {
 
     /// Decode a saved model. A file of another format version, or one that does not decode or
     /// is inconsistent, is an error: callers log it and start a fresh model.
+    ///
+    /// Absurd content is refused before it can cost anything: files over
+    /// [`MAX_MODEL_BYTES`], settings outside [`ModelConfig::validate`]'s ranges (a forest of
+    /// 10⁷ trees would hang the next refit), forests whose trees break their invariants.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
         #[derive(Deserialize)]
         struct Header {
             format_version: u32,
         }
+        if bytes.len() > MAX_MODEL_BYTES {
+            return Err(ModelsError::Inconsistent(format!(
+                "model file of {} bytes (at most {MAX_MODEL_BYTES})",
+                bytes.len()
+            )));
+        }
         let header: Header = serde_json::from_slice(bytes)?;
         if header.format_version == 1 {
-            return Self::migrate_v1(bytes);
+            let m = Self::migrate_v1(bytes)?;
+            m.config.validate()?;
+            return Ok(m);
         }
         if header.format_version != MODEL_FORMAT_VERSION {
             return Err(ModelsError::FormatVersion {
@@ -574,7 +589,14 @@ impl ChannelModel {
             });
         }
         let model: ChannelModel = serde_json::from_slice(bytes)?;
+        model.config.validate()?;
         if let Some(f) = &model.fitted {
+            if f.forest.n_trees() > 1_000 {
+                return Err(ModelsError::Inconsistent(format!(
+                    "forest of {} trees (at most 1,000)",
+                    f.forest.n_trees()
+                )));
+            }
             if f.forest.n_features() != FEATURE_NAMES.len()
                 || f.scaler.mean.len() != FEATURE_NAMES.len()
             {
@@ -687,6 +709,22 @@ mod tests {
             })
         ));
         assert!(ChannelModel::from_json(&bytes[..bytes.len() / 2]).is_err());
+        // Absurd settings fail at load, at once, instead of at the next refit.
+        let json = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            json.contains("\"n_trees\":100"),
+            "the config is saved with the model"
+        );
+        let absurd = json.replacen("\"n_trees\":100", "\"n_trees\":10000000", 1);
+        let t = std::time::Instant::now();
+        let e = ChannelModel::from_json(absurd.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("model.n_trees"), "{e}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        let huge = vec![b' '; MAX_MODEL_BYTES + 1];
+        assert!(matches!(
+            ChannelModel::from_json(&huge),
+            Err(ModelsError::Inconsistent(_))
+        ));
     }
 
     #[test]

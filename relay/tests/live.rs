@@ -77,6 +77,13 @@ async fn twitch_http() -> MockServer {
             .mount(&s)
             .await;
     }
+    // Get Clips by broadcaster (the clip lookup after a lost Create Clip answer): none listed.
+    Mock::given(method("GET"))
+        .and(path("/helix/clips"))
+        .and(query_param("broadcaster_id", room_id(CHANNEL)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .mount(&s)
+        .await;
     Mock::given(method("GET"))
         .and(path("/helix/clips"))
         .and(query_param("id", "ClipOne"))

@@ -40,8 +40,10 @@ pub enum ClipOutcome {
 #[derive(Debug, Clone)]
 pub struct ClipHandlerConfig {
     pub flow: ClipFlowConfig,
-    /// How long a Create step's claim keeps other workers off (longer than a Create Clip call
-    /// with its retries can take). Default 60 s.
+    /// How long a Create step's claim keeps other workers off. Default 100 s: longer than the
+    /// clip function may run on one message (its 90 s timeout, batch size 1) and shorter than
+    /// the clip queue's visibility timeout (120 s), so a redelivery after a crashed worker finds
+    /// the claim free (and looks for the clip the crashed call may have made).
     pub create_claim_ms: Millis,
 }
 
@@ -49,7 +51,7 @@ impl Default for ClipHandlerConfig {
     fn default() -> Self {
         ClipHandlerConfig {
             flow: ClipFlowConfig::default(),
-            create_claim_ms: 60_000,
+            create_claim_ms: 100_000,
         }
     }
 }
