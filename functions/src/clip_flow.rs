@@ -168,6 +168,7 @@ impl ClipRecord {
             error: None,
             attempts: req.attempt.saturating_add(succeeded),
             next_due_ms: None,
+            resume: None,
         }
     }
 
@@ -227,6 +228,35 @@ pub async fn step<A: ClipApi>(
             confirm_step(api, cfg, req, clip_id, edit_url, created_at_ms, check).await
         }
     }
+}
+
+/// The record written just before a Create Clip call: Pending, no clip id, `created_at_ms` = the
+/// call time, and (for a local store) the request to resume with, marked as called so that a
+/// restart looks for the clip the call may have made before calling again.
+pub fn intent_record(req: &ClipRequest, now_ms: Millis) -> ClipRecord {
+    let mut r = ClipRecord::from_request(req, ClipStatus::Pending);
+    r.created_at_ms = Some(now_ms);
+    r.attempts = req.attempt;
+    let mut next = req.clone();
+    next.last_call_ms = Some(now_ms);
+    r.resume = Some(Box::new(next));
+    r
+}
+
+/// The record of a clip scheduled but not yet due (written at the trigger, so that a stop or a
+/// crash before the due time does not lose it).
+pub fn scheduled_record(req: &ClipRequest) -> ClipRecord {
+    let mut r = ClipRecord::from_request(req, ClipStatus::Pending);
+    r.next_due_ms = Some(req.decision.fire_at_ms);
+    r.resume = Some(Box::new(req.clone()));
+    r
+}
+
+/// The request a Pending record resumes with, if it was written by a worker that keeps them.
+pub fn resume_request(record: &ClipRecord) -> Option<ClipRequest> {
+    (record.status == ClipStatus::Pending)
+        .then(|| record.resume.as_deref().cloned())
+        .flatten()
 }
 
 fn done(record: ClipRecord) -> Step {

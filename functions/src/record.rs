@@ -57,4 +57,9 @@ pub struct ClipRecord {
     /// record was stored); a redelivery of the previous step then sends it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_due_ms: Option<Millis>,
+    /// While Pending, in the relay's local store: the request of the next step, so that a
+    /// restart (after SIGTERM or a crash) resumes it ([`crate::clip_flow`]). The serverless
+    /// shape keeps it in the clip queue instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<Box<clipper_models::ClipRequest>>,
 }

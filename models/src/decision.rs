@@ -466,6 +466,11 @@ impl Decider {
         self.pending.as_ref().map(|p| p.fire_at_ms)
     }
 
+    /// The clip pending now (triggered, not yet due), as it stands.
+    pub fn pending(&self) -> Option<&ClipDecision> {
+        self.pending.as_ref()
+    }
+
     /// The one place a clip is made: due `clip_delay_ms` after `at`, long enough to reach back
     /// from its end to `lead_ms` before `onset_ms` (within the configured bounds).
     fn new_clip(&self, at: Millis, onset_ms: Millis) -> ClipDecision {

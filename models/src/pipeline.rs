@@ -120,6 +120,21 @@ impl ChannelDetector {
         self.scorer.next_due()
     }
 
+    /// The clip pending now (triggered, not yet due), as it stands.
+    pub fn pending(&self) -> Option<&crate::decision::ClipDecision> {
+        self.scorer.pending()
+    }
+
+    /// Hand out the pending clip now, due or not (a stopping relay: its `fire_at_ms` still
+    /// says when it should be made).
+    pub fn take_pending(&mut self) -> Option<crate::decision::ClipDecision> {
+        let clip = self.scorer.poll(Millis::MAX);
+        if clip.is_some() {
+            self.stats.clips += 1;
+        }
+        clip
+    }
+
     /// Feed one message (in time order per channel; late ones are still counted).
     pub fn on_message(&mut self, msg: &ChatMessage, out: &mut Vec<Output>) {
         self.advance(msg.time_ms, out);

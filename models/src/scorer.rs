@@ -110,6 +110,11 @@ impl ChannelScorer {
         self.decider.next_due()
     }
 
+    /// The clip pending now (triggered, not yet due).
+    pub fn pending(&self) -> Option<&ClipDecision> {
+        self.decider.pending()
+    }
+
     /// Hand out the pending clip once it is due (the detector's path).
     pub fn poll(&mut self, now: Millis) -> Option<ClipDecision> {
         self.decider.poll(now)

@@ -1065,3 +1065,87 @@ async fn viewer_polls_follow_the_channels_file() {
         assert_eq!(*l, ["alpha", "gamma"], "{polls:?}");
     }
 }
+
+/// Drill: a stop 1–6 s after a `!testclip` (inside the 7 s delay), then a restart. Before the
+/// fix the pending clip was dropped at the stop. Every moment must end with exactly one clip
+/// (one Create Clip call, a confirmed record), whether the stop was graceful (the worker makes
+/// the due clip within the drain) or abrupt (the task aborted, like `kill -9`: the restart
+/// resumes the clip from its record). `CLIPPER_DRILL_RUNS` sets the rounds (default 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_inside_the_clip_delay_loses_no_clip_and_makes_none_twice() {
+    let _g = SERIAL.lock().await;
+    let rounds: u64 = std::env::var("CLIPPER_DRILL_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let (mut graceful_ok, mut abrupt_ok) = (0, 0);
+    for round in 0..rounds {
+        let abrupt = round % 2 == 1;
+        let stop_after = Duration::from_millis(1_000 + (round * 1_700) % 5_000);
+        let env = Env::new().await;
+        let creates = Timed {
+            at: Arc::default(),
+            template: created(),
+        };
+        Mock::given(method("POST"))
+            .and(path("/helix/clips"))
+            .respond_with(creates.clone())
+            .mount(&env.http)
+            .await;
+        let (stop, handle) = start(env.config(true));
+        assert!(
+            env.irc
+                .wait_joined(&[CHANNEL], Duration::from_secs(10))
+                .await
+        );
+        let m = Chatter {
+            login: "modperson",
+            user_id: "78",
+            badges: "moderator/1",
+        };
+        env.irc
+            .send(CHANNEL, &privmsg(CHANNEL, &m, "!testclip", now_ms(), 1));
+        tokio::time::sleep(stop_after).await;
+        if abrupt {
+            handle.abort();
+            let _ = handle.await;
+            drop(stop);
+        } else {
+            let _ = stop.send(());
+            handle.await.unwrap();
+        }
+        let before = creates.at.lock().unwrap().len();
+        // Restart on the same directory.
+        let (stop, handle) = start(env.config(true));
+        let ok = wait_for(
+            || {
+                env.final_records()
+                    .iter()
+                    .any(|r| r["status"] == "confirmed")
+            },
+            Duration::from_secs(20),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = stop.send(());
+        handle.await.unwrap();
+        let calls = creates.at.lock().unwrap().len();
+        let finals = env.final_records();
+        assert!(
+            ok,
+            "round {round} (abrupt {abrupt}, stop after {stop_after:?}): {finals:#?}"
+        );
+        assert_eq!(calls, 1, "round {round}: Create Clip calls (before restart {before})");
+        assert_eq!(finals.len(), 1, "{finals:#?}");
+        if abrupt {
+            abrupt_ok += 1;
+        } else {
+            assert_eq!(before, 1, "a graceful stop makes the due clip itself");
+            graceful_ok += 1;
+        }
+    }
+    println!(
+        "drill: {graceful_ok} graceful stops and {abrupt_ok} aborts inside the clip delay, \
+         each ended with exactly one confirmed clip"
+    );
+}

@@ -226,8 +226,12 @@ where
         if matches!(req.phase, ClipPhase::Create) && self.api.is_some() {
             // Write down that a call is being made before making it, so that a crash before
             // its answer is recorded leads the retry to look for the clip ([`clip_flow`]).
-            let mut intent = clip_flow_intent(&req, existing.as_ref(), now_ms);
-            intent.next_due_ms = None;
+            let mut intent = clip_flow::intent_record(&req, now_ms);
+            // The queue holds the request; the record need not.
+            intent.resume = None;
+            if let Some(e) = existing.as_ref() {
+                intent.error.clone_from(&e.error);
+            }
             self.clips.put(&intent).await?;
         }
         let request_id = req.request_id.clone();
@@ -325,22 +329,6 @@ fn lost_successor(
         }
     }
     Some((next, std::time::Duration::ZERO))
-}
-
-/// The record written just before a Create Clip call: Pending, no clip id, `created_at_ms` =
-/// the call time.
-fn clip_flow_intent(
-    req: &ClipRequest,
-    existing: Option<&ClipRecord>,
-    now_ms: Millis,
-) -> ClipRecord {
-    let mut r = ClipRecord::from_request(req, ClipStatus::Pending);
-    r.created_at_ms = Some(now_ms);
-    r.attempts = req.attempt;
-    if let Some(e) = existing {
-        r.error.clone_from(&e.error);
-    }
-    r
 }
 
 fn phase_name(r: &ClipRequest) -> &'static str {

@@ -4,12 +4,19 @@
 //!
 //! Idempotent like the Lambda: a request whose record already shows a clip id or a final
 //! state is not created again.
+//!
+//! Durable across stops: a clip is recorded when it is triggered (Pending, with the request to
+//! resume), again just before Create Clip is called, and at every step; a job arriving before
+//! its due time waits for it. At start, [`pending_jobs`] turns the Pending records of the store
+//! into jobs, so a restart after SIGTERM or `kill -9` makes a clip still within Twitch's reach
+//! (an older one ends as expired, a lost Create Clip answer is looked up first), never twice.
 
 use std::sync::Arc;
 
 use clipper_functions::clip_flow::{self, ClipFlowConfig, Step};
 use clipper_functions::record::{ClipRecord, ClipStatus};
 use clipper_functions::roles::{ClipApi, ClipStore};
+use clipper_models::{ClipPhase, Millis};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -86,12 +93,28 @@ async fn run_one<A: ClipApi, S: ClipStore>(
         return true;
     }
     let existing = store.get(&req.request_id).await.ok().flatten();
+    if job.scheduled {
+        // Triggered, due later: write it down now (unless a step already did).
+        if existing.is_none() {
+            put(store, &clip_flow::scheduled_record(&req)).await;
+        }
+        return false;
+    }
     if !clip_flow::should_run(existing.as_ref(), &req) {
         tracing::info!(request_id = %req.request_id, "clip already handled; not creating it again");
         return false;
     }
+    // A job handed out early (at shutdown) or resumed waits for its due time.
+    let wait = req.decision.fire_at_ms.saturating_sub(now_ms());
+    if matches!(req.phase, ClipPhase::Create) && wait > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(wait.unsigned_abs())).await;
+    }
     loop {
-        match clip_flow::step(api, cfg, req, now_ms()).await {
+        let now = now_ms();
+        if api.is_some() && matches!(req.phase, ClipPhase::Create) {
+            put(store, &clip_flow::intent_record(&req, now)).await;
+        }
+        match clip_flow::step(api, cfg, req, now).await {
             Step::Done {
                 record,
                 pause_channel,
@@ -111,8 +134,10 @@ async fn run_one<A: ClipApi, S: ClipStore>(
             Step::Again {
                 request,
                 after,
-                record,
+                mut record,
             } => {
+                record.next_due_ms = Some(now.saturating_add(after.as_millis() as i64));
+                record.resume = Some(Box::new(request.clone()));
                 put(store, &record).await;
                 tracing::debug!(request_id = %request.request_id, after_ms = after.as_millis() as u64, "clip step again later");
                 tokio::time::sleep(after).await;
@@ -120,6 +145,32 @@ async fn run_one<A: ClipApi, S: ClipStore>(
             }
         }
     }
+}
+
+/// Jobs for the Pending records of `store` (the last day) that carry a request to resume: what
+/// a previous run scheduled or started and did not finish. Their steps decide: a Create more
+/// than 90 s after its moment ends as expired, a Create whose call may have been made looks
+/// for its clip first, a Confirm checks again.
+pub async fn pending_jobs<S: ClipStore>(store: &S, now: Millis) -> Vec<ClipJob> {
+    let records = match store.list(None, Some(now.saturating_sub(86_400_000))).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the clip records to resume");
+            return Vec::new();
+        }
+    };
+    records
+        .iter()
+        .filter_map(clip_flow::resume_request)
+        .map(|request| {
+            tracing::info!(request_id = %request.request_id, phase = ?request.phase, "resuming a clip left pending");
+            ClipJob {
+                request,
+                skip: None,
+                scheduled: false,
+            }
+        })
+        .collect()
 }
 
 fn log_final(r: &ClipRecord) {

@@ -89,11 +89,13 @@ pub enum Control {
     Channels(Vec<String>),
 }
 
-/// A clip for the clip worker; `skip` says why it must only be recorded.
+/// A clip for the clip worker; `skip` says why it must only be recorded; `scheduled`: only
+/// record it as triggered (it is due later and comes again then).
 #[derive(Debug, Clone)]
 pub struct ClipJob {
     pub request: ClipRequest,
     pub skip: Option<String>,
+    pub scheduled: bool,
 }
 
 /// Where the driver's results go.
@@ -198,6 +200,9 @@ pub struct Driver {
     out: Vec<Output>,
     closed: Vec<WindowFeatures>,
     pub stats: DriverStats,
+    /// Model saves still running (awaited before the shutdown save, so that an older
+    /// snapshot never lands after it).
+    saves: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Driver {
@@ -240,6 +245,7 @@ impl Driver {
             out: Vec::with_capacity(16),
             closed: Vec::with_capacity(4),
             stats: DriverStats::default(),
+            saves: Vec::new(),
         };
         for c in channels {
             d.add(c);
@@ -369,9 +375,31 @@ impl Driver {
             }
         }
         if saves_models {
+            self.hand_out_pending();
             self.save_all().await;
         }
         self.stats
+    }
+
+    /// Stopping: every clip triggered but not yet due goes to the clip worker now (it waits for
+    /// the due time, within the shutdown grace period); the windows still open are closed up to
+    /// now first, so a trigger they hold is not lost either.
+    fn hand_out_pending(&mut self) {
+        self.advance_all(now_ms());
+        let names: Vec<String> = self.chans.keys().cloned().collect();
+        let mut out = std::mem::take(&mut self.out);
+        for name in names {
+            if let Some(d) = self.chans.get_mut(&name).and_then(Chan::detecting) {
+                if let Some(clip) = d.detector.take_pending() {
+                    tracing::info!(channel = %name, fire_at_ms = clip.fire_at_ms, "stopping: handing out a pending clip");
+                    out.push(Output::Clip(Box::new(clip)));
+                }
+            }
+            if !out.is_empty() {
+                self.handle(&name, &mut out);
+            }
+        }
+        self.out = out;
     }
 
     fn on_server_message(&mut self, m: ServerMessage, now: Millis) {
@@ -567,6 +595,18 @@ impl Driver {
                 Output::Trigger(t) => {
                     self.stats.triggers += 1;
                     tracing::info!(channel = name, kind = ?t.kind, score = t.score, fire_at_ms = t.fire_at_ms, "trigger");
+                    // Recorded now, so that a stop before it is due does not lose it.
+                    let pending = chan
+                        .detecting()
+                        .and_then(|d| d.detector.pending().cloned());
+                    if let Some(decision) = pending {
+                        let request = ClipRequest::new(decision, chan.broadcaster_id.clone());
+                        let _ = clips.send(ClipJob {
+                            request,
+                            skip: None,
+                            scheduled: true,
+                        });
+                    }
                 }
                 Output::Clip(decision) => {
                     self.stats.clips += 1;
@@ -580,7 +620,14 @@ impl Driver {
                     };
                     let request = ClipRequest::new(*decision, chan.broadcaster_id.clone());
                     tracing::info!(channel = name, request_id = %request.request_id, title = %request.decision.title, skip = skip.as_deref().unwrap_or(""), "clip due");
-                    if clips.send(ClipJob { request, skip }).is_err() {
+                    if clips
+                        .send(ClipJob {
+                            request,
+                            skip,
+                            scheduled: false,
+                        })
+                        .is_err()
+                    {
                         tracing::error!(channel = name, "clip worker gone; clip not made");
                     }
                 }
@@ -717,11 +764,12 @@ impl Driver {
             return;
         };
         self.stats.models_saved += 1;
-        tokio::task::spawn_blocking(move || {
+        self.saves.retain(|h| !h.is_finished());
+        self.saves.push(tokio::task::spawn_blocking(move || {
             if let Err(e) = DirModelStore::new(&dir).save_now(&model) {
                 tracing::warn!(channel = %model.channel, error = %e, "model save failed");
             }
-        });
+        }));
     }
 
     fn autosave(&mut self) {
@@ -732,6 +780,11 @@ impl Driver {
     }
 
     async fn save_all(&mut self) {
+        // Autosaves still writing finish first: the shutdown snapshot is the newest and must
+        // be the one left on disk.
+        for h in std::mem::take(&mut self.saves) {
+            let _ = h.await;
+        }
         let Some(dir) = self.opts.models_dir.clone() else {
             return;
         };

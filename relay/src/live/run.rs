@@ -21,7 +21,7 @@ use clipper_functions::roles::{ChannelConfig, ChannelStore, TokenStore, WindowQu
 use clipper_functions::twitch::UserTokens;
 
 use super::chat::{self, ChatOptions};
-use super::clips::run_clip_worker;
+use super::clips::{pending_jobs, run_clip_worker};
 use super::driver::{Control, Driver, DriverOptions, DriverStats};
 use super::forward::{run_forwarder, ForwardOptions, ForwardStats};
 use super::transport::{set_endpoint, IrcEndpoint};
@@ -72,7 +72,10 @@ impl RunConfig {
             dry_run: false,
             viewers_every: Duration::from_secs(60),
             emotes_every: Duration::from_secs(30 * 60),
-            drain_timeout: Duration::from_secs(10),
+            // A clip triggered just before the stop is due up to 7 s later, then Create Clip
+            // (up to 10 s): 25 s fits ECS's 30 s stop timeout. What is still running after it
+            // stays Pending in the store and the next start resumes it.
+            drain_timeout: Duration::from_secs(25),
             forward: ForwardOptions::default(),
             channels_every: Duration::from_secs(60),
         }
@@ -236,6 +239,10 @@ where
                 "{mode}"
             );
             let (clip_tx, clip_rx) = mpsc::unbounded_channel();
+            // What a previous run triggered or started and did not finish.
+            for job in pending_jobs(&*store, super::driver::now_ms()).await {
+                let _ = clip_tx.send(job);
+            }
             worker = Some(tokio::spawn(run_clip_worker(
                 clip_api,
                 store,
