@@ -223,10 +223,11 @@ fn run(forward: bool, channels: usize, full: bool) -> Figures {
         let mut forwarder = None;
         let mut _clip_rx = None;
         let driver = if forward {
-            let (tx, rx) = mpsc::unbounded_channel();
+            let opts = ForwardOptions::default();
+            let (tx, rx) = mpsc::channel(opts.max_backlog);
             let q = sink.clone();
             forwarder = Some(tokio::spawn(async move {
-                run_forwarder(&*q, rx, ForwardOptions::default()).await
+                run_forwarder(&*q, rx, opts, Default::default()).await
             }));
             drop(control_tx);
             Driver::forwarding(driver_opts, &names, tx)

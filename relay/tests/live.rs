@@ -1135,7 +1135,10 @@ async fn stopping_inside_the_clip_delay_loses_no_clip_and_makes_none_twice() {
             ok,
             "round {round} (abrupt {abrupt}, stop after {stop_after:?}): {finals:#?}"
         );
-        assert_eq!(calls, 1, "round {round}: Create Clip calls (before restart {before})");
+        assert_eq!(
+            calls, 1,
+            "round {round}: Create Clip calls (before restart {before})"
+        );
         assert_eq!(finals.len(), 1, "{finals:#?}");
         if abrupt {
             abrupt_ok += 1;

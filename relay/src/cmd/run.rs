@@ -166,8 +166,8 @@ pub fn run(args: RunArgs, config: DetectorConfig) -> anyhow::Result<()> {
     ))?;
     if let Some(f) = summary.forwarded {
         eprintln!(
-            "forwarded {} windows in {} queue messages",
-            f.windows, f.messages
+            "forwarded {} windows in {} queue messages; {} windows not sent ({} shed while the queue was down)",
+            f.windows, f.messages, f.unsent, summary.stats.windows_shed
         );
     }
     eprintln!(

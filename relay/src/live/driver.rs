@@ -108,7 +108,7 @@ enum Mode {
     },
     /// Closed windows to the forwarder.
     Forward {
-        windows: mpsc::UnboundedSender<WindowEnvelope>,
+        windows: mpsc::Sender<WindowEnvelope>,
     },
 }
 
@@ -187,6 +187,8 @@ pub struct DriverStats {
     pub clips: u64,
     pub ignored_testclips: u64,
     pub models_saved: u64,
+    /// Forward mode: windows not handed to the forwarder because its backlog was full.
+    pub windows_shed: u64,
 }
 
 /// The driver.
@@ -230,7 +232,7 @@ impl Driver {
     pub fn forwarding(
         opts: DriverOptions,
         channels: &[String],
-        windows: mpsc::UnboundedSender<WindowEnvelope>,
+        windows: mpsc::Sender<WindowEnvelope>,
     ) -> Self {
         Self::with_mode(opts, channels, Mode::Forward { windows })
     }
@@ -521,8 +523,25 @@ impl Driver {
         for (i, w) in closed.drain(..).enumerate() {
             stats.windows += 1;
             let by = if i + 1 == n { forced_by.take() } else { None };
-            if windows.send(chan.envelope(name, w, by)).is_err() {
-                tracing::error!(channel = name, "window forwarder gone; window not sent");
+            match windows.try_send(chan.envelope(name, w, by)) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(env)) => {
+                    // The queue has been down long enough to fill the backlog: shed (memory
+                    // stays bounded) and count it; the summary and the exit say how many.
+                    stats.windows_shed += 1;
+                    if env.forced_by.is_some() || stats.windows_shed % 1_000 == 1 {
+                        tracing::error!(
+                            channel = name,
+                            shed = stats.windows_shed,
+                            forced = env.forced_by.is_some(),
+                            "window backlog full (the queue is down); windows shed"
+                        );
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    stats.windows_shed += 1;
+                    tracing::error!(channel = name, "window forwarder gone; window not sent");
+                }
             }
         }
     }
@@ -596,9 +615,7 @@ impl Driver {
                     self.stats.triggers += 1;
                     tracing::info!(channel = name, kind = ?t.kind, score = t.score, fire_at_ms = t.fire_at_ms, "trigger");
                     // Recorded now, so that a stop before it is due does not lose it.
-                    let pending = chan
-                        .detecting()
-                        .and_then(|d| d.detector.pending().cloned());
+                    let pending = chan.detecting().and_then(|d| d.detector.pending().cloned());
                     if let Some(decision) = pending {
                         let request = ClipRequest::new(decision, chan.broadcaster_id.clone());
                         let _ = clips.send(ClipJob {
@@ -812,8 +829,8 @@ impl Driver {
 mod tests {
     use super::*;
 
-    fn forwarding(channels: &[&str]) -> (Driver, mpsc::UnboundedReceiver<WindowEnvelope>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    fn forwarding(channels: &[&str]) -> (Driver, mpsc::Receiver<WindowEnvelope>) {
+        let (tx, rx) = mpsc::channel(10_000);
         let names: Vec<String> = channels.iter().map(|c| (*c).to_owned()).collect();
         let opts = DriverOptions {
             models_dir: None,
@@ -832,7 +849,7 @@ mod tests {
         m
     }
 
-    fn drain(rx: &mut mpsc::UnboundedReceiver<WindowEnvelope>) -> Vec<WindowEnvelope> {
+    fn drain(rx: &mut mpsc::Receiver<WindowEnvelope>) -> Vec<WindowEnvelope> {
         let mut v = Vec::new();
         while let Ok(w) = rx.try_recv() {
             v.push(w);
@@ -860,6 +877,24 @@ mod tests {
         assert_eq!(out[1].features.messages, 0);
         assert_eq!(d.stats.windows, 2);
         assert_eq!(d.stats.triggers + d.stats.clips, 0);
+    }
+
+    #[test]
+    fn a_full_backlog_sheds_windows_with_a_count_instead_of_growing() {
+        let (tx, mut rx) = mpsc::channel(3);
+        let opts = DriverOptions {
+            models_dir: None,
+            ..DriverOptions::default()
+        };
+        let mut d = Driver::forwarding(opts, &["a".to_owned()], tx);
+        // The queue is down: nobody reads `rx`. Ten windows close.
+        for i in 0..10 {
+            d.forward_message(&msg("a", "u", "hi", 1_000 + i * 5_000));
+        }
+        d.advance_all(60_000);
+        assert_eq!(d.stats.windows, 12);
+        assert_eq!(d.stats.windows_shed, 9, "3 kept, the rest shed and counted");
+        assert_eq!(drain(&mut rx).len(), 3);
     }
 
     #[test]

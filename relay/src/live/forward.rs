@@ -25,6 +25,13 @@ pub struct ForwardOptions {
     pub max_windows: usize,
     /// How long the first window of a message may wait for others.
     pub linger: Duration,
+    /// Windows waiting for the queue at most (the driver sheds, with a count, beyond it):
+    /// with SQS down, memory stays bounded. Default 20,000 (~100 s of 1,000 busy channels, on
+    /// top of the SQS adapter's own buffer of 2,048 messages).
+    pub max_backlog: usize,
+    /// At shutdown, how long the forwarder may keep trying to hand over what is left.
+    /// Default 10 s (the SQS adapter then has its own flush time; both fit ECS's 30 s).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ForwardOptions {
@@ -33,6 +40,8 @@ impl Default for ForwardOptions {
             relay_id: "relay".into(),
             max_windows: 100,
             linger: Duration::from_secs(1),
+            max_backlog: 20_000,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -43,13 +52,57 @@ pub struct ForwardStats {
     pub windows: u64,
     pub messages: u64,
     pub send_retries: u64,
+    /// Windows that were still waiting when the shutdown grace ran out.
+    pub unsent: u64,
+}
+
+/// Windows the forwarder handed to the queue so far (readable after it was aborted).
+pub type SentCounter = std::sync::Arc<std::sync::atomic::AtomicU64>;
+
+/// Waits at most `grace` for the forwarder to hand over what is left; then stops it and says
+/// how many of the `closed` windows the driver passed on were not handed over.
+pub async fn finish_forwarder(
+    handle: tokio::task::JoinHandle<ForwardStats>,
+    sent: &SentCounter,
+    passed_on: u64,
+    grace: Duration,
+) -> ForwardStats {
+    let mut handle = handle;
+    match tokio::time::timeout(grace, &mut handle).await {
+        Ok(Ok(stats)) => stats,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "window forwarder failed");
+            let windows = sent.load(std::sync::atomic::Ordering::Relaxed);
+            ForwardStats {
+                windows,
+                unsent: passed_on.saturating_sub(windows),
+                ..ForwardStats::default()
+            }
+        }
+        Err(_) => {
+            handle.abort();
+            let windows = sent.load(std::sync::atomic::Ordering::Relaxed);
+            let unsent = passed_on.saturating_sub(windows);
+            tracing::error!(
+                unsent,
+                grace_ms = grace.as_millis() as u64,
+                "the queue did not take the last windows in time; they are not sent"
+            );
+            ForwardStats {
+                windows,
+                unsent,
+                ..ForwardStats::default()
+            }
+        }
+    }
 }
 
 /// Forwards until `windows` closes (the driver ended), then sends what is left.
 pub async fn run_forwarder<Q: WindowQueue>(
     queue: &Q,
-    mut windows: mpsc::UnboundedReceiver<WindowEnvelope>,
+    mut windows: mpsc::Receiver<WindowEnvelope>,
     opts: ForwardOptions,
+    sent: SentCounter,
 ) -> ForwardStats {
     let mut stats = ForwardStats::default();
     let mut seq = 0u64;
@@ -91,9 +144,13 @@ pub async fn run_forwarder<Q: WindowQueue>(
             }
         }
         stats.windows += batch.windows.len() as u64;
+        sent.fetch_add(
+            batch.windows.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         stats.messages += 1;
         let backlog = windows.len();
-        if backlog > 10_000 {
+        if backlog > opts.max_backlog / 2 {
             tracing::warn!(
                 backlog,
                 "window backlog growing: the queue is slower than chat"
@@ -134,18 +191,20 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn packs_by_count_and_time_and_flushes_at_the_end() {
         let (q, mut rx) = LocalWindowQueue::new(100);
-        let (tx, wrx) = mpsc::unbounded_channel();
+        let (tx, wrx) = mpsc::channel(100);
         let opts = ForwardOptions {
             relay_id: "r1".into(),
             max_windows: 3,
             linger: Duration::from_secs(1),
+            ..ForwardOptions::default()
         };
         for i in 0..7 {
             tx.send(window(if i % 2 == 0 { "a" } else { "b" }, 10_000 * i))
+                .await
                 .unwrap();
         }
         drop(tx);
-        let stats = run_forwarder(&q, wrx, opts).await;
+        let stats = run_forwarder(&q, wrx, opts, SentCounter::default()).await;
         assert_eq!(stats.windows, 7);
         assert_eq!(stats.messages, 3);
         let mut sizes = Vec::new();
@@ -163,15 +222,43 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_lone_window_goes_out_after_the_linger() {
         let (q, mut rx) = LocalWindowQueue::new(100);
-        let (tx, wrx) = mpsc::unbounded_channel();
-        let h =
-            tokio::spawn(async move { run_forwarder(&q, wrx, ForwardOptions::default()).await });
-        tx.send(window("a", 5_000)).unwrap();
+        let (tx, wrx) = mpsc::channel(100);
+        let h = tokio::spawn(async move {
+            run_forwarder(&q, wrx, ForwardOptions::default(), SentCounter::default()).await
+        });
+        tx.send(window("a", 5_000)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(900)).await;
         assert!(rx.try_recv().is_err());
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(rx.try_recv().unwrap().windows.len(), 1);
         drop(tx);
         h.await.unwrap();
+    }
+
+    /// A queue that never takes anything (SQS down, the adapter's buffer full).
+    struct Down;
+
+    impl WindowQueue for Down {
+        async fn send(&self, _: &WindowBatch) -> clipper_functions::Result<()> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_queue_outage_at_shutdown_ends_within_the_grace_and_counts_what_is_left() {
+        let (tx, wrx) = mpsc::channel(100);
+        let sent = SentCounter::default();
+        let h = tokio::spawn({
+            let sent = sent.clone();
+            async move { run_forwarder(&Down, wrx, ForwardOptions::default(), sent).await }
+        });
+        for i in 0..5 {
+            tx.send(window("a", 5_000 * (i + 1))).await.unwrap();
+        }
+        drop(tx);
+        let t = std::time::Instant::now();
+        let stats = finish_forwarder(h, &sent, 5, Duration::from_millis(300)).await;
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert_eq!((stats.windows, stats.unsent), (0, 5));
     }
 }

@@ -23,7 +23,7 @@ use clipper_functions::twitch::UserTokens;
 use super::chat::{self, ChatOptions};
 use super::clips::{pending_jobs, run_clip_worker};
 use super::driver::{Control, Driver, DriverOptions, DriverStats};
-use super::forward::{run_forwarder, ForwardOptions, ForwardStats};
+use super::forward::{finish_forwarder, run_forwarder, ForwardOptions, ForwardStats, SentCounter};
 use super::transport::{set_endpoint, IrcEndpoint};
 use crate::error::{RelayError, Result};
 
@@ -208,14 +208,16 @@ where
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let (room_tx, room_rx) = mpsc::unbounded_channel();
     let mut forwarder = None;
+    let sent = SentCounter::default();
     let mut worker = None;
     let (driver, mode) = match sink {
         Sink::Forward(q) => {
-            let (tx, rx) = mpsc::unbounded_channel();
+            let (tx, rx) = mpsc::channel(cfg.forward.max_backlog.max(1));
             let opts = cfg.forward.clone();
-            forwarder = Some(tokio::spawn(
-                async move { run_forwarder(&*q, rx, opts).await },
-            ));
+            let counter = sent.clone();
+            forwarder = Some(tokio::spawn(async move {
+                run_forwarder(&*q, rx, opts, counter).await
+            }));
             let mode = "forwarding windows to the queue; scoring and clips happen in the functions";
             tracing::info!(
                 channels = cfg.channels.len(),
@@ -299,7 +301,13 @@ where
 
     let stats = driver.run(chat_rx, control_rx, shutdown).await;
     let forwarded = match forwarder {
-        Some(h) => h.await.ok(),
+        Some(h) => {
+            let passed_on = stats.windows.saturating_sub(stats.windows_shed);
+            let mut f = finish_forwarder(h, &sent, passed_on, cfg.forward.shutdown_grace).await;
+            // Shed while the queue was down, or left when the grace ran out.
+            f.unsent += stats.windows_shed;
+            Some(f)
+        }
         None => None,
     };
     drop(wanted_tx);
