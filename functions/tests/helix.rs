@@ -967,3 +967,19 @@ async fn a_store_override_can_reuse_a_pair_rotated_elsewhere() {
         "other-worker"
     );
 }
+
+#[tokio::test]
+async fn an_endless_body_is_refused_not_buffered() {
+    let server = MockServer::start().await;
+    let huge = format!(
+        "{{\"data\": [\"{}\"]}}",
+        "x".repeat(clipper_functions::twitch::MAX_BODY_BYTES)
+    );
+    get_clips()
+        .respond_with(ResponseTemplate::new(200).set_body_string(huge))
+        .mount(&server)
+        .await;
+    let client = user_client(&server, MemoryTokenStore::default());
+    let e = client.get_clips(&["a".into()]).await.unwrap_err();
+    assert!(matches!(e, HelixError::BodyTooLarge { .. }), "{e:?}");
+}

@@ -230,10 +230,7 @@ impl OAuthClient {
             .await
             .map_err(|source| HelixError::Transport { operation, source })?;
         let status = resp.status().as_u16();
-        let body = resp
-            .text()
-            .await
-            .map_err(|source| HelixError::Transport { operation, source })?;
+        let body = super::text_capped(resp, operation).await?;
         Ok((status, body))
     }
 
@@ -329,10 +326,7 @@ impl OAuthClient {
                 source,
             })?;
         let status = resp.status().as_u16();
-        let body = resp.text().await.map_err(|source| HelixError::Transport {
-            operation: OP,
-            source,
-        })?;
+        let body = super::text_capped(resp, OP).await?;
         match status {
             200..=299 => serde_json::from_str(&body).map_err(|source| HelixError::Decode {
                 operation: OP,

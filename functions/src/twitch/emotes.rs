@@ -210,12 +210,15 @@ impl<S: TokenStore> EmoteCatalog<S> {
         let mut out = Vec::new();
         for provider in EmoteProvider::ALL {
             let mut names: Vec<String> = Vec::new();
+            // Linear merge (a provider's list can hold thousands of names; `Vec::contains`
+            // per name made this quadratic).
+            let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
             let mut known = false;
             for scope in scopes {
                 if let Some(list) = cache.get(&(provider, scope.clone())) {
                     known = true;
                     for n in list {
-                        if !names.contains(n) {
+                        if seen.insert(n.as_str()) {
                             names.push(n.clone());
                         }
                     }
@@ -310,10 +313,7 @@ impl<S: TokenStore> EmoteCatalog<S> {
         if status == 404 {
             return Ok(None);
         }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|source| HelixError::Transport { operation, source })?;
+        let body = super::body_capped(resp, operation).await?;
         if !(200..300).contains(&status) {
             let message: String = String::from_utf8_lossy(&body).chars().take(200).collect();
             return Err(if status >= 500 {

@@ -51,6 +51,12 @@ pub enum HelixError {
         #[source]
         source: reqwest::Error,
     },
+    /// An answer whose body is larger than [`crate::twitch::MAX_BODY_BYTES`].
+    #[error("{operation}: response body over {limit} bytes")]
+    BodyTooLarge {
+        operation: &'static str,
+        limit: usize,
+    },
     /// A 2xx answer whose body does not decode.
     #[error("{operation}: undecodable response")]
     Decode {

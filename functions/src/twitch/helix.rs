@@ -578,10 +578,7 @@ fn header_str<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
 }
 
 async fn decode<T: DeserializeOwned>(operation: &'static str, resp: Response) -> HResult<T> {
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|source| HelixError::Transport { operation, source })?;
+    let bytes = super::body_capped(resp, operation).await?;
     serde_json::from_slice(&bytes).map_err(|source| HelixError::Decode { operation, source })
 }
 
@@ -590,7 +587,9 @@ async fn read_error(resp: Response) -> (Option<i64>, String) {
     let reset = header_str(&resp, "ratelimit-reset")
         .and_then(|v| v.trim().parse::<i64>().ok())
         .map(|s| s.saturating_mul(1000));
-    let body = resp.text().await.unwrap_or_default();
+    let body = super::text_capped(resp, "error body")
+        .await
+        .unwrap_or_default();
     let message = serde_json::from_str::<HelixErrorBody>(&body)
         .ok()
         .and_then(|b| b.message)

@@ -45,3 +45,47 @@ pub(crate) fn join_url(base: &url::Url, path: &str) -> String {
 }
 
 pub(crate) use crate::clock::now_ms;
+
+/// Largest HTTP body read from Twitch, its OAuth server or an emote provider (the largest real
+/// answer, a big channel's 7TV emote set, is well under 2 MiB).
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+
+/// The body of `resp`, refused past [`MAX_BODY_BYTES`] (announced or streamed) so that a broken
+/// or hostile server cannot make us buffer without bound.
+pub(crate) async fn body_capped(
+    mut resp: reqwest::Response,
+    operation: &'static str,
+) -> Result<Vec<u8>, HelixError> {
+    let too_large = || HelixError::BodyTooLarge {
+        operation,
+        limit: MAX_BODY_BYTES,
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|source| HelixError::Transport { operation, source })?
+    {
+        if out.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// [`body_capped`] as text (invalid UTF-8 replaced).
+pub(crate) async fn text_capped(
+    resp: reqwest::Response,
+    operation: &'static str,
+) -> Result<String, HelixError> {
+    let bytes = body_capped(resp, operation).await?;
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}

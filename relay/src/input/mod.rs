@@ -30,7 +30,7 @@ pub mod tsv;
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -158,6 +158,8 @@ pub struct ChatReader<R: BufRead> {
     buf: Vec<u8>,
     /// `buf` holds a line read during format detection that has not been parsed yet.
     pending: bool,
+    /// The last line read was longer than [`MAX_LINE_BYTES`] (its bytes were not kept).
+    oversized: bool,
     stats: ReadStats,
     warnings_logged: u64,
     error: Option<RelayError>,
@@ -199,6 +201,9 @@ impl ChatReader<BufReader<File>> {
     }
 }
 
+/// Longest line kept (Twitch IRC lines are at most ~8 KiB of tags and 500 chars of text).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
 impl<R: BufRead> ChatReader<R> {
     /// Wraps any buffered reader; `path` is only used in messages. Reads up to the first
     /// non-empty line to detect the format.
@@ -213,6 +218,7 @@ impl<R: BufRead> ChatReader<R> {
             format: ChatFormat::Tsv,
             buf: Vec::with_capacity(1024),
             pending: false,
+            oversized: false,
             stats: ReadStats::default(),
             warnings_logged: 0,
             error: None,
@@ -304,13 +310,27 @@ impl<R: BufRead> ChatReader<R> {
     }
 
     /// Reads the next line into `buf`. `Ok(false)` at end of input.
+    /// Reads the next line into `buf`, at most [`MAX_LINE_BYTES`] of it: the rest of a longer
+    /// line is skipped (read, not kept) and the line is reported malformed, so that a file
+    /// without newlines cannot take all memory.
     fn read_line(&mut self) -> Result<bool> {
         self.buf.clear();
         loop {
-            match self.reader.read_until(b'\n', &mut self.buf) {
+            let limit = MAX_LINE_BYTES as u64 + 1;
+            match (&mut self.reader)
+                .take(limit)
+                .read_until(b'\n', &mut self.buf)
+            {
                 Ok(0) => return Ok(false),
                 Ok(_) => {
                     self.stats.lines += 1;
+                    if self.buf.len() > MAX_LINE_BYTES && self.buf.last() != Some(&b'\n') {
+                        self.skip_rest_of_line()?;
+                        self.buf.clear();
+                        self.oversized = true;
+                    } else {
+                        self.oversized = false;
+                    }
                     return Ok(true);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -324,8 +344,39 @@ impl<R: BufRead> ChatReader<R> {
         }
     }
 
+    fn skip_rest_of_line(&mut self) -> Result<()> {
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(RelayError::Read {
+                        path: self.path.clone(),
+                        source,
+                    })
+                }
+            };
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    self.reader.consume(i + 1);
+                    return Ok(());
+                }
+                None => {
+                    let n = chunk.len();
+                    self.reader.consume(n);
+                }
+            }
+        }
+    }
+
     /// Parses the line in `buf`.
     fn parse_buffered(&self) -> LineOutcome {
+        if self.oversized {
+            return LineOutcome::Malformed(Cow::Borrowed("line longer than 64 KiB"));
+        }
         let mut bytes = clean_bytes(&self.buf);
         if self.stats.lines == 1 {
             bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
@@ -415,6 +466,23 @@ mod tests {
 
     fn reader(text: &[u8]) -> Result<ChatReader<Cursor<Vec<u8>>>> {
         ChatReader::new(Cursor::new(text.to_vec()), Path::new("mem.log"), "chan")
+    }
+
+    #[test]
+    fn an_endless_line_is_skipped_not_kept() {
+        let mut text = b"offset_s\tuser\tmessage\n1\ta\thi\n2\tb\t".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 3 * MAX_LINE_BYTES));
+        text.extend_from_slice(b"\n3\tc\tafter\n4\td\t");
+        text.extend(std::iter::repeat_n(b'y', MAX_LINE_BYTES + 10));
+        let mut r = reader(&text).unwrap();
+        let got: Vec<String> = r.by_ref().map(|m| m.text).collect();
+        assert_eq!(got, ["hi", "after"]);
+        assert_eq!(r.stats().malformed, 2);
+        assert!(
+            r.buf.capacity() <= 2 * MAX_LINE_BYTES + 1024,
+            "{}",
+            r.buf.capacity()
+        );
     }
 
     #[test]

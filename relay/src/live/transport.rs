@@ -18,10 +18,11 @@ use bytes::Bytes;
 use either::Either;
 use futures_util::stream::FusedStream;
 use futures_util::{future, Sink, SinkExt, StreamExt, TryStreamExt};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio_stream::wrappers::LinesStream;
-use tokio_util::codec::{BytesCodec, FramedWrite};
+use tokio_util::codec::{
+    BytesCodec, Decoder, FramedRead, FramedWrite, LinesCodec, LinesCodecError,
+};
 use twitch_irc::message::{AsRawIRC, IRCMessage, IRCParseError};
 use twitch_irc::transport::Transport;
 
@@ -140,6 +141,51 @@ impl fmt::Debug for ClipperTransport {
     }
 }
 
+/// Longest IRC line accepted (bytes, without the line end).
+pub const MAX_IRC_LINE_BYTES: usize = 16 * 1024;
+
+/// [`LinesCodec`] with [`MAX_IRC_LINE_BYTES`], turning an over-long line into an empty one
+/// (skipped by the caller, counted) instead of an error: a framed stream ends at its first
+/// error, and one bad line must not end the connection.
+#[derive(Debug)]
+struct CappedLines(LinesCodec);
+
+impl Default for CappedLines {
+    fn default() -> Self {
+        CappedLines(LinesCodec::new_with_max_length(MAX_IRC_LINE_BYTES))
+    }
+}
+
+impl CappedLines {
+    fn map(r: Result<Option<String>, LinesCodecError>) -> std::io::Result<Option<String>> {
+        match r {
+            Ok(line) => Ok(line),
+            Err(LinesCodecError::MaxLineLengthExceeded) => {
+                SCREENED.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    max_bytes = MAX_IRC_LINE_BYTES,
+                    "dropped an over-long IRC line"
+                );
+                Ok(Some(String::new()))
+            }
+            Err(LinesCodecError::Io(e)) => Err(e),
+        }
+    }
+}
+
+impl Decoder for CappedLines {
+    type Item = String;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, buf: &mut bytes::BytesMut) -> std::io::Result<Option<String>> {
+        Self::map(self.0.decode(buf))
+    }
+
+    fn decode_eof(&mut self, buf: &mut bytes::BytesMut) -> std::io::Result<Option<String>> {
+        Self::map(self.0.decode_eof(buf))
+    }
+}
+
 fn tls_connector() -> tokio_rustls::TlsConnector {
     use tokio_rustls::rustls::{ClientConfig, RootCertStore};
     let roots = RootCertStore {
@@ -156,7 +202,10 @@ where
     S: AsyncRead + AsyncWrite + Send + Sync + 'static,
 {
     let (read_half, write_half) = tokio::io::split(socket);
-    let lines = LinesStream::new(BufReader::new(read_half).lines())
+    // Lines are capped: Twitch's are at most ~8 KiB of tags and 512 bytes of text, and a server
+    // (or anything in between) sending an endless line must not take all memory. An over-long
+    // line is skipped (and counted), the connection goes on.
+    let lines = FramedRead::new(read_half, CappedLines::default())
         .try_filter(|line| future::ready(!line.is_empty()))
         .map_err(Either::Left)
         .and_then(|s| future::ready(IRCMessage::parse(&s).map_err(Either::Right)))
@@ -214,6 +263,30 @@ impl Transport for ClipperTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn an_endless_line_is_dropped_and_the_next_one_read() {
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let (mut incoming, _out) = halves(client);
+        let before = screened_lines();
+        tokio::spawn(async move {
+            server.write_all(b"@a=").await.unwrap();
+            let chunk = vec![b'x'; 64 * 1024];
+            for _ in 0..64 {
+                server.write_all(&chunk).await.unwrap();
+            }
+            server
+                .write_all(b"\r\n:tmi.twitch.tv PING :hello\r\n")
+                .await
+                .unwrap();
+            // Keep the pipe open until the reader is done.
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        });
+        let m = incoming.next().await.unwrap().unwrap();
+        assert_eq!(m.command, "PING");
+        assert!(screened_lines() > before);
+    }
 
     #[test]
     fn endpoint_parsing() {
