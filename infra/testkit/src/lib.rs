@@ -7,6 +7,7 @@
 //! | the cost model fed by the end-to-end run's measurements | [`cost`] |
 //! | `/proc` memory figures and environment knobs of the benchmarks | [`bench`] |
 //! | a Twitch-dialect IRC server on loopback (feature `relay`) | `loopback` |
+//! | the fuzz harnesses (`infra/fuzz` targets, corpus replay tests; feature `relay`) | `fuzz` |
 //! | resources on moto, the serverless stack wired to them, queue loops (feature `aws`) | `moto` |
 //! | a poller doing what Lambda's SQS event source mapping does (feature `aws`) | `esm` |
 
@@ -18,6 +19,8 @@ pub mod cost;
 #[cfg(feature = "aws")]
 pub mod esm;
 pub mod helix;
+#[cfg(feature = "relay")]
+pub mod fuzz;
 #[cfg(feature = "relay")]
 pub mod loopback;
 #[cfg(feature = "aws")]

@@ -154,6 +154,15 @@ pub enum ChatEvent {
     },
 }
 
+/// One raw IRC line as the live path takes it: parsed (`IRCMessage::parse`), screened for
+/// values twitch-irc would panic on, typed (`ServerMessage`), mapped ([`to_event`]). The
+/// fuzz target `irc_line` and its corpus test drive it.
+pub fn event_of_line(line: &str) -> Option<ChatEvent> {
+    let irc = twitch_irc::message::IRCMessage::parse(line).ok()?;
+    crate::input::irc::check_panicky_tags(&irc).ok()?;
+    to_event(ServerMessage::try_from(irc).ok()?)
+}
+
 /// Maps a server message; `None` for what the driver does not need (PING, JOIN, ...).
 pub fn to_event(msg: ServerMessage) -> Option<ChatEvent> {
     match msg {
