@@ -254,3 +254,58 @@ async fn clip_without_token_records_would_clip() {
     let urls = std::fs::read_to_string(dir.path().join("recordings/clip_urls.txt")).unwrap();
     assert!(urls.starts_with("would clip\tkimdoe"), "{urls}");
 }
+
+/// An archive whose first cursor commit fails: the train run saved its models, then ended
+/// (a timeout) before committing, so the next run reads the same windows again.
+struct CommitFailsOnce {
+    inner: DirWindowArchive,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl clipper_functions::handlers::train::ArchiveSource for CommitFailsOnce {
+    async fn pending(
+        &self,
+        now_ms: i64,
+    ) -> clipper_functions::Result<clipper_functions::handlers::train::Archived> {
+        self.inner.pending(now_ms).await
+    }
+    async fn commit(&self, cursor: &str) -> clipper_functions::Result<()> {
+        if !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(clipper_functions::FunctionsError::Config(
+                "timed out".into(),
+            ));
+        }
+        self.inner.commit(cursor).await
+    }
+}
+
+#[tokio::test]
+async fn a_train_run_that_ends_before_its_commit_does_not_learn_windows_twice() {
+    use clipper_functions::roles::WindowArchive;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = DirWindowArchive::new(dir.path().join("archive"));
+    let ws = windows("chan", T0, 10, None);
+    archive.append("chan", &ws).await.unwrap();
+    let trainer = TrainHandler::new(
+        DirModelStore::new(dir.path().join("models")),
+        CommitFailsOnce {
+            inner: DirWindowArchive::new(dir.path().join("archive")),
+            failed: Default::default(),
+        },
+        ModelConfig::default(),
+    );
+    let now = T0 + 11 * 60_000;
+    assert!(trainer.handle(now).await.is_err(), "the commit failed");
+    let seen = |dir: std::path::PathBuf| async move {
+        match DirModelStore::new(dir).load("chan", None).await.unwrap() {
+            ModelFetch::Loaded { model, .. } => model.windows_seen,
+            other => panic!("{other:?}"),
+        }
+    };
+    let first = seen(dir.path().join("models")).await;
+    assert!(first > 0);
+    // The next run reads the same windows (cursor not committed) and learns none of them again.
+    let report = trainer.handle(now + 600_000).await.unwrap();
+    assert_eq!(report.channels, 1);
+    assert_eq!(seen(dir.path().join("models")).await, first);
+}

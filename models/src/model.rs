@@ -432,6 +432,10 @@ pub struct ChannelModel {
     /// Emotes the channel's vocabulary learned from chat (kept between runs).
     #[serde(default)]
     pub learned_emotes: Vec<String>,
+    /// End of the latest window learned (event time): a trainer re-reading windows it already
+    /// learned (a run that timed out after saving) skips them instead of counting them twice.
+    #[serde(default)]
+    pub learned_until_ms: Option<crate::message::Millis>,
     #[serde(skip)]
     job_out: bool,
 }
@@ -450,8 +454,14 @@ impl ChannelModel {
             since_fit: 0,
             fits: 0,
             learned_emotes: Vec::new(),
+            learned_until_ms: None,
             job_out: false,
         }
+    }
+
+    /// Whether `w` ends after every window this model learned (so it is new to it).
+    pub fn is_new(&self, w: &WindowFeatures) -> bool {
+        self.learned_until_ms.is_none_or(|t| w.end_ms > t)
     }
 
     /// Score a window against what the channel has shown so far, then learn from it.
@@ -465,6 +475,7 @@ impl ChannelModel {
         };
         self.levels
             .learn(w, &self.config.evidence, self.config.baseline_halflife);
+        self.learned_until_ms = Some(self.learned_until_ms.map_or(w.end_ms, |t| t.max(w.end_ms)));
         if evidence.warm && w.messages > 0 && x.iter().all(|v| v.is_finite()) {
             self.buffer.push(&x, self.config.buffer_windows);
             self.windows_seen += 1;

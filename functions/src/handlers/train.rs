@@ -137,8 +137,21 @@ impl<M: ModelStore, A: ArchiveSource> TrainHandler<M, A> {
             }
             Err(e) => return Err(e),
         };
+        // Windows a previous run already learned (it saved this model, then timed out before
+        // committing the archive cursor) are not learned twice.
+        let mut learned = 0usize;
         for w in windows {
-            model.assess(w);
+            if model.is_new(w) {
+                model.assess(w);
+                learned += 1;
+            }
+        }
+        if learned < windows.len() {
+            tracing::info!(
+                channel,
+                skipped = windows.len() - learned,
+                "windows already learned by an earlier run skipped"
+            );
         }
         let mut fitted = false;
         if model.wants_fit() {
