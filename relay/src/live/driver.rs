@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 use twitch_irc::message::ServerMessage;
 
 use super::chat::{to_event, ChatEvent};
+use crate::dashboard::Events;
 use clipper_functions::local::DirModelStore;
 
 /// Wall-clock Unix milliseconds: the time base of live chat (the one clock helper).
@@ -195,6 +196,8 @@ pub struct Driver {
     chans: HashMap<String, Chan>,
     room_ids: Option<mpsc::UnboundedSender<(String, String)>>,
     progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// The dashboard's events and live board, if it is on.
+    events: Option<Events>,
     out: Vec<Output>,
     closed: Vec<WindowFeatures>,
     pub stats: DriverStats,
@@ -237,6 +240,7 @@ impl Driver {
             chans: HashMap::new(),
             room_ids: None,
             progress: None,
+            events: None,
             out: Vec::with_capacity(16),
             closed: Vec::with_capacity(4),
             stats: DriverStats::default(),
@@ -256,6 +260,12 @@ impl Driver {
     /// Also count chat messages handled into `counter` (benchmarks, health checks).
     pub fn with_progress(mut self, counter: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
         self.progress = Some(counter);
+        self
+    }
+
+    /// Also publish scored windows, live state and pauses to the dashboard.
+    pub fn with_events(mut self, events: Events) -> Self {
+        self.events = Some(events);
         self
     }
 
@@ -466,6 +476,7 @@ impl Driver {
         }
         Self::send_windows(
             &mut self.mode,
+            self.events.as_ref(),
             &mut self.stats,
             &msg.channel,
             chan,
@@ -477,6 +488,7 @@ impl Driver {
     /// Sends `closed` windows of `chan` (the last with `forced_by`) to the window sink.
     fn send_windows(
         mode: &mut Mode,
+        events: Option<&Events>,
         stats: &mut DriverStats,
         name: &str,
         chan: &mut Chan,
@@ -490,6 +502,9 @@ impl Driver {
             f.closed_until = f.closed_until.max(w.end_ms);
         }
         let n = closed.len();
+        if let Some(ev) = events {
+            closed.iter().for_each(|w| ev.closed(w));
+        }
         for (i, w) in closed.drain(..).enumerate() {
             stats.windows += 1;
             let by = if i + 1 == n { forced_by.take() } else { None };
@@ -508,6 +523,7 @@ impl Driver {
                 if !closed.is_empty() {
                     Self::send_windows(
                         &mut self.mode,
+                        self.events.as_ref(),
                         &mut self.stats,
                         name,
                         chan,
@@ -563,7 +579,12 @@ impl Driver {
                 continue;
             };
             match o {
-                Output::Window(_) => self.stats.windows += 1,
+                Output::Window(w) => {
+                    self.stats.windows += 1;
+                    if let Some(ev) = &self.events {
+                        ev.scored(&w);
+                    }
+                }
                 Output::Trigger(t) => {
                     self.stats.triggers += 1;
                     tracing::info!(channel = name, kind = ?t.kind, score = t.score, fire_at_ms = t.fire_at_ms, "trigger");
@@ -603,6 +624,9 @@ impl Driver {
                     let v = live.get(&name).copied();
                     chan.live = Some(v.is_some());
                     chan.viewers = v;
+                    if let Some(ev) = &self.events {
+                        ev.stream(&name, v.is_some(), v);
+                    }
                     chan.aggregator_mut().set_viewers(v);
                 }
             }
@@ -625,6 +649,9 @@ impl Driver {
             Control::Pause { channel, reason } => {
                 if let Some(d) = self.chans.get_mut(&channel).and_then(Chan::detecting) {
                     tracing::warn!(channel = %channel, %reason, "clipping paused for this channel");
+                    if let Some(ev) = &self.events {
+                        ev.paused(&channel, &reason);
+                    }
                     d.paused = Some(reason);
                 }
             }
@@ -654,6 +681,9 @@ impl Driver {
                     .cloned()
                     .collect();
                 for c in gone {
+                    if let Some(ev) = &self.events {
+                        ev.forget(&c);
+                    }
                     if let Some(Chan {
                         core: Core::Detect(d),
                         ..

@@ -14,7 +14,7 @@ use clipper_functions::twitch::{
     EmoteCatalog, EmoteProviders, HelixClient, HelixConfig, StreamsBy,
 };
 use serde::Serialize;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 use clipper_functions::local::{JsonChannelStore, LocalWindowQueue};
 use clipper_functions::roles::{ChannelConfig, ChannelStore, TokenStore, WindowQueue};
@@ -25,6 +25,7 @@ use super::clips::run_clip_worker;
 use super::driver::{Control, Driver, DriverOptions, DriverStats};
 use super::forward::{run_forwarder, ForwardOptions, ForwardStats};
 use super::transport::{set_endpoint, IrcEndpoint};
+use crate::dashboard::{self, DashboardConfig, Events, PublishingClipStore};
 use crate::error::{RelayError, Result};
 
 /// Everything `clipper run` needs.
@@ -53,6 +54,8 @@ pub struct RunConfig {
     pub forward: ForwardOptions,
     /// How often the channel store (if any) is re-read.
     pub channels_every: Duration,
+    /// The web dashboard (needs a channel store; not served by the serverless relay).
+    pub dashboard: Option<DashboardConfig>,
 }
 
 impl RunConfig {
@@ -75,6 +78,7 @@ impl RunConfig {
             drain_timeout: Duration::from_secs(10),
             forward: ForwardOptions::default(),
             channels_every: Duration::from_secs(60),
+            dashboard: None,
         }
     }
 }
@@ -82,6 +86,8 @@ impl RunConfig {
 /// What a run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
+    /// Where the dashboard was served (its public URL), if it was.
+    pub dashboard: Option<String>,
     pub mode: String,
     pub stats: DriverStats,
     pub clips_finished: u64,
@@ -180,6 +186,37 @@ where
         )),
     };
 
+    // The dashboard listens before anything connects, so a port clash shows at once.
+    let dashboard_bound = match (&cfg.dashboard, &sink, &channel_store) {
+        (Some(d), Sink::Clip(_), Some(_)) => match dashboard::bind(d.addr).await {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::warn!(error = %e, "dashboard not started; clipping goes on without it");
+                None
+            }
+        },
+        (Some(_), Sink::Forward(_), _) => {
+            tracing::info!("the serverless relay serves no dashboard");
+            None
+        }
+        (Some(_), _, None) => {
+            tracing::warn!("dashboard not started: it needs a channels file");
+            None
+        }
+        _ => None,
+    };
+    let dashboard_url = dashboard_bound.as_ref().and_then(|b| {
+        cfg.dashboard.as_ref().map(|d| {
+            if d.public_url.port_or_known_default() == Some(0) || d.addr.port() == 0 {
+                format!("http://{}", b.local_addr)
+            } else {
+                d.public_url.as_str().trim_end_matches('/').to_owned()
+            }
+        })
+    });
+    let events = Events::new();
+    let channels_changed = Arc::new(Notify::new());
+
     let helix: Option<Arc<Helix>> = if cfg.credentials.client_id.is_empty() {
         None
     } else {
@@ -206,6 +243,7 @@ where
     let (room_tx, room_rx) = mpsc::unbounded_channel();
     let mut forwarder = None;
     let mut worker = None;
+    let mut server = None;
     let (driver, mode) = match sink {
         Sink::Forward(q) => {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -214,6 +252,7 @@ where
                 async move { run_forwarder(&*q, rx, opts).await },
             ));
             let mode = "forwarding windows to the queue; scoring and clips happen in the functions";
+            let _ = &dashboard_bound;
             tracing::info!(
                 channels = cfg.channels.len(),
                 irc = %cfg.irc,
@@ -227,18 +266,38 @@ where
             )
         }
         Sink::Clip(store) => {
-            let (clip_api, mode) = clip_mode(&cfg, helix.as_ref()).await;
+            let (clip_api, mode, owner) = clip_mode(&cfg, helix.as_ref()).await;
             tracing::info!(
                 channels = cfg.channels.len(),
                 irc = %cfg.irc,
                 recordings = %cfg.recordings_dir.display(),
                 viewers = reads_helix,
+                dashboard = dashboard_url.as_deref().unwrap_or("off"),
                 "{mode}"
             );
+            if let (Some(bound), Some(d), Some(channels)) = (
+                dashboard_bound,
+                cfg.dashboard.clone(),
+                channel_store.clone(),
+            ) {
+                let app = dashboard::App::new(
+                    d,
+                    owner,
+                    channels,
+                    store.clone(),
+                    events.clone(),
+                    channels_changed.clone(),
+                )?;
+                server = Some(tokio::spawn(dashboard::serve(
+                    bound,
+                    Arc::new(app),
+                    std::future::pending(),
+                )));
+            }
             let (clip_tx, clip_rx) = mpsc::unbounded_channel();
             worker = Some(tokio::spawn(run_clip_worker(
                 clip_api,
-                store,
+                Arc::new(PublishingClipStore::new(store, events.clone())),
                 cfg.clip_flow.clone(),
                 clip_rx,
                 control_tx.clone(),
@@ -254,7 +313,7 @@ where
             )
         }
     };
-    let driver = driver.with_room_ids(room_tx);
+    let driver = driver.with_room_ids(room_tx).with_events(events);
 
     let mut side = Vec::new();
     if let Some(h) = helix.clone().filter(|h| h.can_read()) {
@@ -284,6 +343,7 @@ where
             store,
             cfg.channels.clone(),
             cfg.channels_every,
+            channels_changed,
             wanted_tx.clone(),
             control_tx.clone(),
         )));
@@ -297,6 +357,9 @@ where
     };
     drop(wanted_tx);
     joiner.abort();
+    if let Some(s) = server {
+        s.abort();
+    }
     for t in side {
         t.abort();
     }
@@ -316,6 +379,7 @@ where
         },
     };
     Ok(RunSummary {
+        dashboard: dashboard_url,
         mode,
         stats,
         clips_finished,
@@ -323,16 +387,23 @@ where
     })
 }
 
-/// The Create Clip client to use (none: dry run) and the mode line saying why.
-async fn clip_mode(cfg: &RunConfig, helix: Option<&Arc<Helix>>) -> (Option<Arc<Helix>>, String) {
+/// The Create Clip client to use (none: dry run), the mode line saying why, and the login of
+/// the account whose token runs the clipper (if a token validated).
+async fn clip_mode(
+    cfg: &RunConfig,
+    helix: Option<&Arc<Helix>>,
+) -> (Option<Arc<Helix>>, String, Option<String>) {
     let mut clip_api = helix.cloned().filter(|h| h.can_clip() && !cfg.dry_run);
+    let mut owner = None;
     let mode = match &clip_api {
         Some(h) => match h.user_auth() {
             Some(user) => match user.validate().await {
                 Ok(info) if info.has_scope("clips:edit") => {
+                    owner.clone_from(&info.login);
                     format!("live clipping as {}", info.login.unwrap_or_default())
                 }
                 Ok(info) => {
+                    owner.clone_from(&info.login);
                     clip_api = None;
                     format!(
                         "dry run: the token of {} lacks the clips:edit scope; clips are recorded as \"would clip\"",
@@ -349,7 +420,7 @@ async fn clip_mode(cfg: &RunConfig, helix: Option<&Arc<Helix>>) -> (Option<Arc<H
         None if cfg.dry_run => "dry run (--dry-run): clips are recorded as \"would clip\"".to_owned(),
         None => "dry run: no TWITCH_ACCESS_TOKEN, chat is read anonymously and clips are recorded as \"would clip\"".to_owned(),
     };
-    (clip_api, mode)
+    (clip_api, mode, owner)
 }
 
 fn enabled(list: &[ChannelConfig]) -> Vec<String> {
@@ -364,13 +435,18 @@ async fn poll_channels<C: ChannelStore>(
     store: Arc<C>,
     mut current: Vec<String>,
     every: Duration,
+    changed: Arc<Notify>,
     wanted: watch::Sender<Vec<String>>,
     control: mpsc::UnboundedSender<Control>,
 ) {
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
-        tick.tick().await;
+        // Every `every`, and at once when the dashboard changed the store.
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = changed.notified() => {}
+        }
         match store.list().await {
             Ok(list) => {
                 let next = enabled(&list);
