@@ -84,7 +84,7 @@ impl wiremock::Respond for AuthorizePage {
             .append_pair("code", &format!("code-{}", self.0))
             .append_pair("state", &q("state"));
         let html = format!(
-            "<!doctype html><html lang=en><head><meta charset=utf-8><title>Authorize</title></head><body>\
+            "<!doctype html><html lang=en><head><meta charset=utf-8><link rel=icon href=\"data:,\"><title>Authorize</title></head><body>\
              <h1>Authorize clipper ({})</h1><p>scope: {}</p><a id=authorize href=\"{}\">Authorize</a></body></html>",
             self.0, q("scope"), back
         );
@@ -923,12 +923,16 @@ struct LiveRun {
     handle: tokio::task::JoinHandle<clipper_relay::Result<clipper_relay::live::run::RunSummary>>,
 }
 
-async fn live_run() -> LiveRun {
+async fn live_run(seed: &[ClipRecord]) -> LiveRun {
     let irc = Arc::new(LoopbackIrc::start().await.unwrap());
     let oauth = oauth_mock(&[OWNER, ADMIN]).await;
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(JsonChannelStore::new(dir.path().join("channels.json")));
     store.put(&ChannelConfig::new(LIVE)).await.unwrap();
+    let clips = JsonlClipStore::open(dir.path().join("recordings")).unwrap();
+    for r in seed {
+        clips.put(r).await.unwrap();
+    }
     let mut cfg = RunConfig::new(vec![]);
     cfg.irc = irc.endpoint();
     cfg.chat.new_connection_every = Duration::ZERO;
@@ -1015,7 +1019,7 @@ fn chatter(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clipper_run_serves_the_dashboard_joins_at_once_and_streams_windows() {
-    let run = live_run().await;
+    let run = live_run(&[]).await;
     assert!(run.irc.wait_joined(&[LIVE], Duration::from_secs(10)).await);
     let d = Dash {
         url: run.url.clone(),
@@ -1098,33 +1102,28 @@ async fn browser() {
         eprintln!("browser test skipped: missing {missing:?}");
         return;
     }
-    let run = live_run().await;
-    assert!(run.irc.wait_joined(&[LIVE], Duration::from_secs(10)).await);
-    // Clips for the clips and analytics pages.
-    let clips = JsonlClipStore::open(run.dir.path().join("recordings")).unwrap();
+    // Clips for the clips and analytics pages (written before the run opens its store).
     let now = clipper_functions::clock::now_ms();
-    clips
-        .put(&record(
+    let seed = [
+        record(
             LIVE,
             "b1",
             ClipStatus::Confirmed,
             TriggerKind::Laughter,
             now - 86_400_000,
             0.8,
-        ))
-        .await
-        .unwrap();
-    clips
-        .put(&record(
+        ),
+        record(
             LIVE,
             "b2",
             ClipStatus::Failed,
             TriggerKind::Velocity,
             now - 3_600_000,
             0.7,
-        ))
-        .await
-        .unwrap();
+        ),
+    ];
+    let run = live_run(&seed).await;
+    assert!(run.irc.wait_joined(&[LIVE], Duration::from_secs(10)).await);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let chat = tokio::spawn(chatter(&run.irc, LIVE, stop.clone()));
     let out = run.dir.path().join("shots");

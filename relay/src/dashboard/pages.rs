@@ -37,7 +37,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
 }
 
 /// Headers on every answer: a strict content security policy (scripts and styles from here
-/// only, frames only from Twitch's clip player), no sniffing, no framing, no referrer.
+/// only, frames only from Twitch's clip player), no sniffing, no framing, referrers (and so `Origin` on form posts) only to this origin.
 pub async fn security_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
     h.insert(
@@ -55,7 +55,7 @@ pub async fn security_headers(mut r: Response) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     r
 }
@@ -120,6 +120,7 @@ async fn shell<C: ChannelStore, S: ClipStore>(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · clipper</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/app.css">
 {uplot_css}
 </head>
@@ -168,7 +169,7 @@ async fn shell<C: ChannelStore, S: ClipStore>(
 /// The page after `POST /logout`.
 pub fn logged_out() -> Response {
     Html(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logged out · clipper</title>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Logged out · clipper</title><link rel=\"icon\" href=\"data:,\">\
          <link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><main id=\"main\"><h1>Logged out</h1>\
          <p><a href=\"/login\">Log in with Twitch</a></p></main></body></html>",
     )
