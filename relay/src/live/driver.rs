@@ -84,6 +84,9 @@ pub enum Control {
         channel: String,
         result: clipper_models::Result<Fitted>,
     },
+    /// Per-channel settings (threshold and cooldown overrides) from the channel store; applied
+    /// to the channels watched now and to those added later.
+    Settings(Vec<clipper_functions::roles::ChannelConfig>),
     /// Channels to watch from now on (others are dropped, after a final model save in detect
     /// mode). Only this and the start list add channels: chat and Helix answers for a channel
     /// not (or no longer) watched are ignored.
@@ -198,6 +201,8 @@ pub struct Driver {
     progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// The dashboard's events and live board, if it is on.
     events: Option<Events>,
+    /// Per-channel threshold and cooldown overrides (from the channel store).
+    overrides: HashMap<String, (Option<f64>, Option<Millis>)>,
     out: Vec<Output>,
     closed: Vec<WindowFeatures>,
     pub stats: DriverStats,
@@ -241,6 +246,7 @@ impl Driver {
             room_ids: None,
             progress: None,
             events: None,
+            overrides: HashMap::new(),
             out: Vec::with_capacity(16),
             closed: Vec::with_capacity(4),
             stats: DriverStats::default(),
@@ -289,13 +295,10 @@ impl Driver {
         let core = match &self.mode {
             Mode::Detect { .. } => {
                 let model = self.load_model(channel);
+                let mut config = self.opts.detector.clone();
+                config.decision = self.decision_for(channel);
                 Core::Detect(Box::new(Detecting {
-                    detector: ChannelDetector::new(
-                        channel,
-                        self.opts.detector.clone(),
-                        model,
-                        Training::External,
-                    ),
+                    detector: ChannelDetector::new(channel, config, model, Training::External),
                     paused: None,
                     training: false,
                     clips_ok: 0,
@@ -317,6 +320,20 @@ impl Driver {
                 msgs_since_status: 0,
             },
         );
+    }
+
+    /// The decision settings of `channel`: the run's, with the channel's overrides.
+    fn decision_for(&self, channel: &str) -> clipper_models::DecisionConfig {
+        let mut d = self.opts.detector.decision.clone();
+        if let Some((threshold, cooldown)) = self.overrides.get(channel) {
+            if let Some(t) = threshold {
+                d.threshold = *t;
+            }
+            if let Some(c) = cooldown {
+                d.cooldown_ms = *c;
+            }
+        }
+        d
     }
 
     fn load_model(&self, channel: &str) -> Option<ChannelModel> {
@@ -672,6 +689,19 @@ impl Driver {
                     }
                 }
             }
+            Control::Settings(list) => {
+                self.overrides = list
+                    .into_iter()
+                    .map(|c| (c.channel, (c.threshold, c.cooldown_ms)))
+                    .collect();
+                let names: Vec<String> = self.chans.keys().cloned().collect();
+                for name in names {
+                    let d = self.decision_for(&name);
+                    if let Some(det) = self.chans.get_mut(&name).and_then(Chan::detecting) {
+                        det.detector.set_decision_config(d);
+                    }
+                }
+            }
             Control::Channels(list) => {
                 let keep: std::collections::HashSet<&String> = list.iter().collect();
                 let gone: Vec<String> = self
@@ -929,6 +959,27 @@ mod tests {
         assert_eq!(d.channels(), ["a", "c"]);
         assert_eq!(d.chans["a"].viewers, Some(10));
         assert_eq!(d.chans["c"].live, None);
+    }
+
+    #[test]
+    fn channel_settings_override_threshold_and_cooldown() {
+        let (clips, _c) = mpsc::unbounded_channel();
+        let (control, _r) = mpsc::unbounded_channel();
+        let opts = DriverOptions {
+            models_dir: None,
+            ..DriverOptions::default()
+        };
+        let base = opts.detector.decision.clone();
+        let mut d = Driver::new(opts, &["a".to_owned()], clips, control);
+        let mut a = clipper_functions::roles::ChannelConfig::new("a");
+        a.threshold = Some(0.77);
+        a.cooldown_ms = Some(90_000);
+        d.on_control(Control::Settings(vec![a]));
+        let got = d.decision_for("a");
+        assert_eq!((got.threshold, got.cooldown_ms), (0.77, 90_000));
+        assert_eq!(d.decision_for("b"), base, "no overrides: the run's settings");
+        d.on_control(Control::Settings(vec![]));
+        assert_eq!(d.decision_for("a"), base);
     }
 
     #[test]

@@ -161,9 +161,13 @@ where
     C: ChannelStore + 'static,
 {
     let mut cfg = cfg;
+    let mut settings = None;
     if let Some(store) = &channel_store {
         match store.list().await {
-            Ok(list) => cfg.channels = enabled(&list),
+            Ok(list) => {
+                cfg.channels = enabled(&list);
+                settings = Some(list);
+            }
             Err(e) => return Err(RelayError::Invalid(format!("channel store: {e}"))),
         }
     }
@@ -338,10 +342,14 @@ where
         ))),
         Err(e) => tracing::warn!(error = %e, "emote providers disabled"),
     }
+    if let Some(list) = &settings {
+        // Before any chat: the driver reads its control channel first.
+        let _ = control_tx.send(Control::Settings(list.clone()));
+    }
     if let Some(store) = channel_store.clone() {
         side.push(tokio::spawn(poll_channels(
             store,
-            cfg.channels.clone(),
+            settings.unwrap_or_default(),
             cfg.channels_every,
             channels_changed,
             wanted_tx.clone(),
@@ -433,12 +441,13 @@ fn enabled(list: &[ChannelConfig]) -> Vec<String> {
 
 async fn poll_channels<C: ChannelStore>(
     store: Arc<C>,
-    mut current: Vec<String>,
+    mut last: Vec<ChannelConfig>,
     every: Duration,
     changed: Arc<Notify>,
     wanted: watch::Sender<Vec<String>>,
     control: mpsc::UnboundedSender<Control>,
 ) {
+    let mut current = enabled(&last);
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
@@ -449,6 +458,12 @@ async fn poll_channels<C: ChannelStore>(
         }
         match store.list().await {
             Ok(list) => {
+                if list != last {
+                    if control.send(Control::Settings(list.clone())).is_err() {
+                        return;
+                    }
+                    last = list.clone();
+                }
                 let next = enabled(&list);
                 if next != current {
                     tracing::info!(
