@@ -521,6 +521,16 @@ async fn who_may_do_what() {
         own[0].get("live_state").is_some() && own[0]["clips_today"].as_u64().is_some(),
         "{own}"
     );
+    for (session, page, status) in [
+        (&stranger, "/", StatusCode::FORBIDDEN),
+        (&stranger, "/clips", StatusCode::FORBIDDEN),
+        (&streamer, "/", StatusCode::OK),
+        (&streamer, "/channel/streamer1", StatusCode::OK),
+        (&streamer, "/channel/otherchan", StatusCode::FORBIDDEN),
+        (&admin, "/channel/otherchan", StatusCode::OK),
+    ] {
+        assert_eq!(d.get(page, Some(session)).await.status(), status, "{page}");
+    }
     assert_eq!(
         d.get("/api/channels", Some(&stranger)).await.status(),
         StatusCode::FORBIDDEN

@@ -104,6 +104,31 @@ async fn shell<C: ChannelStore, S: ClipStore>(
     let Some(user) = session_user(app, jar) else {
         return Redirect::to("/login").into_response();
     };
+    // Someone who is neither an admin nor the broadcaster of a watched channel (or of this
+    // channel) gets 403, as from the API.
+    if !user.admin {
+        let watched = match app.channels.list().await {
+            Ok(list) => list.iter().any(|c| c.channel == user.login),
+            Err(e) => {
+                tracing::error!(error = %e, "channel store not read");
+                false
+            }
+        };
+        if !watched || (!channel.is_empty() && channel != user.login) {
+            return (
+                StatusCode::FORBIDDEN,
+                [(header::CACHE_CONTROL, "no-store")],
+                Html(format!(
+                    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not allowed · clipper</title>\
+                     <link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/app.css\"></head><body><main id=\"main\">\
+                     <h1>Not allowed</h1><p>Logged in as {}. Only the channel you broadcast can be managed here, once the operator watches it.</p>\
+                     <form method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button></form></main></body></html>",
+                    escape(&user.login)
+                )),
+            )
+                .into_response();
+        }
+    }
     let nav = |href: &str, label: &str, me: &str| {
         let current = if me == page {
             " aria-current=\"page\""
