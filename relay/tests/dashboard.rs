@@ -1174,3 +1174,21 @@ async fn browser() {
         "browser test failed:\n{stdout}\n{stderr}"
     );
 }
+
+#[test]
+fn run_help_lists_the_dashboard_flags() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clipper"))
+        .args(["run", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--dashboard <ADDR>",
+        "127.0.0.1:8080",
+        "--no-dashboard",
+        "--public-url <URL>",
+        "--admin <LOGIN>",
+    ] {
+        assert!(help.contains(flag), "no {flag} in:\n{help}");
+    }
+}
