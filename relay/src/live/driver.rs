@@ -977,7 +977,11 @@ mod tests {
         d.on_control(Control::Settings(vec![a]));
         let got = d.decision_for("a");
         assert_eq!((got.threshold, got.cooldown_ms), (0.77, 90_000));
-        assert_eq!(d.decision_for("b"), base, "no overrides: the run's settings");
+        assert_eq!(
+            d.decision_for("b"),
+            base,
+            "no overrides: the run's settings"
+        );
         d.on_control(Control::Settings(vec![]));
         assert_eq!(d.decision_for("a"), base);
     }
