@@ -303,6 +303,35 @@ fn query(u: &url::Url, key: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Everything this test binary logs (debug level and up), for the no-secrets-in-logs check.
+fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf: &'static std::sync::Mutex<Vec<u8>> =
+            Box::leak(Box::new(std::sync::Mutex::new(Vec::new())));
+        let writer = move || LogWriter(buf);
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_writer(writer)
+            .with_ansi(false)
+            .try_init();
+        buf
+    })
+}
+
+struct LogWriter(&'static std::sync::Mutex<Vec<u8>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn healthz_and_login_redirect() {
     let d = Dash::start(None).await;
@@ -389,6 +418,7 @@ async fn callback_with_a_wrong_state_is_refused_and_opens_no_session() {
 
 #[tokio::test]
 async fn callback_opens_a_session_and_saves_the_clippers_token() {
+    let logs = captured_logs();
     let d = Dash::start(None).await;
     let (attempt, loc, _) = d.begin().await;
     let state = query(&loc, "state").unwrap();
@@ -478,6 +508,12 @@ async fn callback_opens_a_session_and_saves_the_clippers_token() {
         d.get("/api/me", Some(&session)).await.status(),
         StatusCode::UNAUTHORIZED
     );
+    // Nor in the log (debug level), which did record the log-in.
+    let log = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(log.contains("logged in"), "nothing captured: {log}");
+    for secret in ["tok-", "ref-", "csecret", sid.as_str()] {
+        assert!(!log.contains(secret), "the log shows {secret}");
+    }
 }
 
 #[tokio::test]
