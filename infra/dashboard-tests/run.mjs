@@ -6,7 +6,7 @@
 // CHROMIUM (default /usr/bin/chromium), SHOTS (screenshot directory).
 // Prints one line per check and the measured first paint and page weight; exits 1 on failure.
 import { chromium } from "playwright-core";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -94,6 +94,14 @@ try {
     await page.waitForFunction(() => Number(document.body.dataset.windows || 0) >= 2, null, { timeout: 20000 });
     await measure("channel");
     await page.screenshot({ path: join(shots, "channel-1280.png"), fullPage: true });
+  });
+
+  await check("channel page: a scripted burst becomes a clip on the live page", async () => {
+    writeFileSync(join(shots, "burst.now"), ""); // the Rust side sends !testclip and a burst
+    await page.waitForFunction(() => Number(document.body.dataset.clips || 0) >= 1, null, { timeout: 25000 });
+    const first = await page.textContent("#recent-clips li");
+    assert(/would_clip|pending|confirmed/.test(first) && first.includes("forced"), "clip item: " + first);
+    await page.screenshot({ path: join(shots, "channel-clip-1280.png"), fullPage: true });
   });
 
   await check("channel page: a threshold change is saved", async () => {

@@ -1029,15 +1029,40 @@ async fn live_run(seed: &[ClipRecord]) -> LiveRun {
 }
 
 /// Sends a few seconds of chat to `channel` in the background until `stop` flips.
+/// With `burst`: once that file exists (the browser test creates it when the live page
+/// listens), a moderator's `!testclip` and a burst of laughter follow.
 fn chatter(
     irc: &Arc<LoopbackIrc>,
     channel: &'static str,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    burst: Option<PathBuf>,
 ) -> impl std::future::Future<Output = ()> {
     let irc = irc.clone();
     async move {
         let mut i = 0u64;
+        let mut burst = burst;
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            if burst.as_ref().is_some_and(|b| b.exists()) {
+                burst = None;
+                let m = Chatter {
+                    login: "mod1",
+                    user_id: "900",
+                    badges: "moderator/1",
+                };
+                let now = clipper_functions::clock::now_ms();
+                irc.send(channel, &privmsg(channel, &m, "!testclip", now, 100_000));
+                for k in 0..40u64 {
+                    let who = Chatter {
+                        login: &format!("b{k}"),
+                        user_id: &format!("5{k}"),
+                        badges: "",
+                    };
+                    irc.send(
+                        channel,
+                        &privmsg(channel, &who, "KEKW LMAO KEKW", now, 200_000 + k),
+                    );
+                }
+            }
             let who = Chatter {
                 login: &format!("v{}", i % 17),
                 user_id: &format!("{}", i % 17),
@@ -1102,7 +1127,7 @@ async fn clipper_run_serves_the_dashboard_joins_at_once_and_streams_windows() {
     let mut seen = String::new();
     assert!(read_until(&mut sse, &mut seen, "connected", Duration::from_secs(5)).await);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let chat = tokio::spawn(chatter(&run.irc, LIVE, stop.clone()));
+    let chat = tokio::spawn(chatter(&run.irc, LIVE, stop.clone(), None));
     let ok = read_until(
         &mut sse,
         &mut seen,
@@ -1171,8 +1196,13 @@ async fn browser() {
     let run = live_run(&seed).await;
     assert!(run.irc.wait_joined(&[LIVE], Duration::from_secs(10)).await);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let chat = tokio::spawn(chatter(&run.irc, LIVE, stop.clone()));
     let out = run.dir.path().join("shots");
+    let chat = tokio::spawn(chatter(
+        &run.irc,
+        LIVE,
+        stop.clone(),
+        Some(out.join("burst.now")),
+    ));
     let url = run.url.clone();
     let root2 = root.clone();
     let oauth = run.oauth.uri();
