@@ -98,6 +98,12 @@ impl ChannelDetector {
         }
     }
 
+    /// Apply per-channel decision settings (threshold, cooldown); see
+    /// [`ChannelScorer::set_decision_config`].
+    pub fn set_decision_config(&mut self, config: crate::DecisionConfig) {
+        self.scorer.set_decision_config(config);
+    }
+
     pub fn channel(&self) -> &str {
         self.aggregator.channel()
     }

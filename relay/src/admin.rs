@@ -135,13 +135,29 @@ pub async fn export_clips<S: ClipStore>(
     format: Format,
     out: impl Write,
 ) -> Result<usize> {
+    let records = clip_rows(store, channel, since).await?;
+    write_clips(&records, format, out)?;
+    Ok(records.len())
+}
+
+/// The records of `channel` (or all) triggered at or after `since`, oldest first: the rows of
+/// [`export_clips`] (and of the dashboard's `/api/clips`).
+pub async fn clip_rows<S: ClipStore>(
+    store: &S,
+    channel: Option<&str>,
+    since: Option<Millis>,
+) -> Result<Vec<ClipRecord>> {
     let channel = channel.map(|c| ChannelConfig::new(c).channel);
     let mut records: Vec<ClipRecord> = store
         .list(channel.as_deref(), since)
         .await
         .map_err(|e| RelayError::Invalid(format!("clip store: {e}")))?;
     records.sort_by_key(|r| (r.trigger_ms, r.request_id.clone()));
-    let n = records.len();
+    Ok(records)
+}
+
+/// Writes `records` as CSV (with a header) or JSON lines.
+pub fn write_clips(records: &[ClipRecord], format: Format, out: impl Write) -> Result<()> {
     let io = |e: std::io::Error| RelayError::Write {
         path: "<stdout>".into(),
         source: e,
@@ -149,7 +165,7 @@ pub async fn export_clips<S: ClipStore>(
     match format {
         Format::Json => {
             let mut out = out;
-            for r in &records {
+            for r in records {
                 serde_json::to_writer(&mut out, r)?;
                 out.write_all(b"\n").map_err(io)?;
             }
@@ -174,7 +190,7 @@ pub async fn export_clips<S: ClipStore>(
             ];
             w.write_record(header)
                 .map_err(|e| RelayError::Invalid(e.to_string()))?;
-            for r in &records {
+            for r in records {
                 let kind = serde_json::to_value(r.kind)?
                     .as_str()
                     .unwrap_or("")
@@ -204,7 +220,7 @@ pub async fn export_clips<S: ClipStore>(
             w.flush().map_err(io)?;
         }
     }
-    Ok(n)
+    Ok(())
 }
 
 #[cfg(test)]

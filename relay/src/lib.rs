@@ -11,10 +11,12 @@
 //! | synthetic streams: generator, writers, word lists | [`synth`] |
 //! | live chat, clips and the serverless relay | [`live`] |
 //! | `clipper channels` and `clipper clips export` over any store | [`admin`] |
+//! | the web dashboard `clipper run` serves | [`dashboard`] |
 //! | the crate's error type | [`error`] |
 
 pub mod admin;
 pub mod chart;
+pub mod dashboard;
 pub mod error;
 pub mod eval;
 pub mod input;

@@ -312,6 +312,46 @@ impl OAuthClient {
         }
     }
 
+    /// `POST {oauth}/token grant_type=authorization_code`: the user's token pair for the `code`
+    /// the authorize page sent to `redirect_uri` (the dashboard's "Log in with Twitch").
+    pub async fn authorization_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> std::result::Result<UserTokens, HelixError> {
+        const OP: &str = "oauth authorization_code";
+        let secret = self
+            .client_secret
+            .as_ref()
+            .ok_or(HelixError::MissingCredentials("client secret (log in)"))?;
+        let (status, body) = self
+            .token_request(
+                OP,
+                &[
+                    ("client_id", self.client_id.as_str()),
+                    ("client_secret", secret.expose()),
+                    ("code", code),
+                    ("grant_type", "authorization_code"),
+                    ("redirect_uri", redirect_uri),
+                ],
+            )
+            .await?;
+        match status {
+            200..=299 => {
+                let t = TokenResponse::parse(&body, OP)?;
+                let expires_at_ms = t.expires_in.map(|s| {
+                    now_ms().saturating_add(i64::try_from(s).unwrap_or(0).saturating_mul(1000))
+                });
+                Ok(UserTokens {
+                    access_token: Secret(t.access_token),
+                    refresh_token: Secret(t.refresh_token.unwrap_or_default()),
+                    expires_at_ms,
+                })
+            }
+            s => Err(oauth_status_error(s, &body, "authorization code rejected")),
+        }
+    }
+
     /// `GET {oauth}/validate` with `token`.
     pub async fn validate(&self, token: &Secret) -> std::result::Result<TokenInfo, HelixError> {
         const OP: &str = "oauth validate";

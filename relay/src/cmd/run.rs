@@ -2,9 +2,11 @@
 //! with a windows queue, as the serverless relay.
 
 use super::{runtime, secs, shutdown_signal, url};
+use anyhow::Context;
 use clipper_functions::local::{JsonChannelStore, LocalWindowQueue};
 use clipper_functions::twitch::auth::TwitchCredentials;
 use clipper_models::DetectorConfig;
+use clipper_relay::dashboard::DashboardConfig;
 use clipper_relay::live::run::{self, normalise_channels, RunConfig, RunSummary};
 use std::path::PathBuf;
 
@@ -60,8 +62,33 @@ pub struct RunArgs {
     #[arg(long, env = "CLIPPER_CHANNELS_TABLE")]
     channels_table: Option<String>,
     /// Read channels from this JSON file (re-read every minute), instead of --channels.
+    /// With the dashboard on it defaults to `channels.json`, and --channels are added to it.
     #[arg(long, value_name = "FILE")]
     channels_file: Option<PathBuf>,
+    #[command(flatten)]
+    dashboard: DashboardArgs,
+}
+
+#[derive(clap::Args, Debug)]
+struct DashboardArgs {
+    /// Serve the web dashboard here.
+    #[arg(
+        long = "dashboard",
+        value_name = "ADDR",
+        env = "CLIPPER_DASHBOARD",
+        default_value = "127.0.0.1:8080"
+    )]
+    addr: std::net::SocketAddr,
+    /// Do not serve the dashboard.
+    #[arg(long)]
+    no_dashboard: bool,
+    /// The dashboard's address as browsers reach it (default `http://ADDR`); the Twitch log-in
+    /// redirect is `{URL}/auth/callback`.
+    #[arg(long, value_name = "URL", env = "CLIPPER_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// A Twitch login that manages every channel in the dashboard (repeatable).
+    #[arg(long = "admin", value_name = "LOGIN")]
+    admins: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -152,12 +179,45 @@ impl RunArgs {
             .map(|s| secs(*s, "--confirm-backoff"))
             .collect::<anyhow::Result<_>>()?;
         cfg.forward.relay_id = std::env::var("HOSTNAME").unwrap_or_else(|_| "relay".into());
+        let d = &self.dashboard;
+        if !d.no_dashboard {
+            let mut dash = DashboardConfig::new(d.addr)?;
+            if let Some(u) = &d.public_url {
+                dash.public_url = url(u, "--public-url")?;
+            }
+            dash.oauth_base = cfg.helix.oauth_base.clone();
+            dash.client_id.clone_from(&cfg.credentials.client_id);
+            dash.client_secret
+                .clone_from(&cfg.credentials.client_secret);
+            dash.admins = d
+                .admins
+                .iter()
+                .map(|a| a.trim().to_ascii_lowercase())
+                .collect();
+            dash.token_file = Some(self.token_file.clone());
+            cfg.dashboard = Some(dash);
+        }
         Ok(cfg)
     }
 }
 
-pub fn run(args: RunArgs, config: DetectorConfig) -> anyhow::Result<()> {
+pub fn run(mut args: RunArgs, config: DetectorConfig) -> anyhow::Result<()> {
     let cfg = args.config(config)?;
+    // The dashboard edits a channels file: `channels.json` unless one is named; --channels
+    // missing from it are added to it.
+    if cfg.dashboard.is_some()
+        && args.channels_file.is_none()
+        && args.channels_table.is_none()
+        && args.windows_queue_url.is_none()
+    {
+        args.channels_file = Some(PathBuf::from(DEFAULT_CHANNELS_FILE));
+    }
+    if cfg.dashboard.is_some() {
+        if let Some(file) = &args.channels_file {
+            let names = cfg.channels.clone();
+            runtime()?.block_on(seed_channels(file, &names))?;
+        }
+    }
     let summary = runtime()?.block_on(run_live(
         cfg,
         args.windows_queue_url,
@@ -170,6 +230,9 @@ pub fn run(args: RunArgs, config: DetectorConfig) -> anyhow::Result<()> {
             f.windows, f.messages, f.unsent, summary.stats.windows_shed
         );
     }
+    if let Some(url) = &summary.dashboard {
+        eprintln!("dashboard was at {url}");
+    }
     eprintln!(
         "{}: {} messages, {} windows, {} triggers, {} clips due, {} finished, {} models saved",
         summary.mode,
@@ -180,6 +243,28 @@ pub fn run(args: RunArgs, config: DetectorConfig) -> anyhow::Result<()> {
         summary.clips_finished,
         summary.stats.models_saved
     );
+    Ok(())
+}
+
+/// The channels file the dashboard edits when `--channels-file` is not given.
+const DEFAULT_CHANNELS_FILE: &str = "channels.json";
+
+/// Adds `names` missing from the channels file `file` (enabled).
+async fn seed_channels(file: &std::path::Path, names: &[String]) -> anyhow::Result<()> {
+    use clipper_functions::roles::{ChannelConfig, ChannelStore};
+    let store = JsonChannelStore::new(file);
+    let have = store
+        .list()
+        .await
+        .with_context(|| format!("reading {}", file.display()))?;
+    for n in names {
+        if !have.iter().any(|c| &c.channel == n) {
+            store
+                .put(&ChannelConfig::new(n))
+                .await
+                .with_context(|| format!("writing {}", file.display()))?;
+        }
+    }
     Ok(())
 }
 

@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 use twitch_irc::message::ServerMessage;
 
 use super::chat::{to_event, ChatEvent};
+use crate::dashboard::Events;
 use clipper_functions::local::DirModelStore;
 
 /// Wall-clock Unix milliseconds: the time base of live chat (the one clock helper).
@@ -83,6 +84,9 @@ pub enum Control {
         channel: String,
         result: clipper_models::Result<Fitted>,
     },
+    /// Per-channel settings (threshold and cooldown overrides) from the channel store; applied
+    /// to the channels watched now and to those added later.
+    Settings(Vec<clipper_functions::roles::ChannelConfig>),
     /// Channels to watch from now on (others are dropped, after a final model save in detect
     /// mode). Only this and the start list add channels: chat and Helix answers for a channel
     /// not (or no longer) watched are ignored.
@@ -199,6 +203,10 @@ pub struct Driver {
     chans: HashMap<String, Chan>,
     room_ids: Option<mpsc::UnboundedSender<(String, String)>>,
     progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// The dashboard's events and live board, if it is on.
+    events: Option<Events>,
+    /// Per-channel threshold and cooldown overrides (from the channel store).
+    overrides: HashMap<String, (Option<f64>, Option<Millis>)>,
     out: Vec<Output>,
     closed: Vec<WindowFeatures>,
     pub stats: DriverStats,
@@ -244,6 +252,8 @@ impl Driver {
             chans: HashMap::new(),
             room_ids: None,
             progress: None,
+            events: None,
+            overrides: HashMap::new(),
             out: Vec::with_capacity(16),
             closed: Vec::with_capacity(4),
             stats: DriverStats::default(),
@@ -267,6 +277,12 @@ impl Driver {
         self
     }
 
+    /// Also publish scored windows, live state and pauses to the dashboard.
+    pub fn with_events(mut self, events: Events) -> Self {
+        self.events = Some(events);
+        self
+    }
+
     /// Whether closed windows are forwarded (and nothing is scored here).
     pub fn is_forwarding(&self) -> bool {
         matches!(self.mode, Mode::Forward { .. })
@@ -287,13 +303,10 @@ impl Driver {
         let core = match &self.mode {
             Mode::Detect { .. } => {
                 let model = self.load_model(channel);
+                let mut config = self.opts.detector.clone();
+                config.decision = self.decision_for(channel);
                 Core::Detect(Box::new(Detecting {
-                    detector: ChannelDetector::new(
-                        channel,
-                        self.opts.detector.clone(),
-                        model,
-                        Training::External,
-                    ),
+                    detector: ChannelDetector::new(channel, config, model, Training::External),
                     paused: None,
                     training: false,
                     clips_ok: 0,
@@ -315,6 +328,20 @@ impl Driver {
                 msgs_since_status: 0,
             },
         );
+    }
+
+    /// The decision settings of `channel`: the run's, with the channel's overrides.
+    fn decision_for(&self, channel: &str) -> clipper_models::DecisionConfig {
+        let mut d = self.opts.detector.decision.clone();
+        if let Some((threshold, cooldown)) = self.overrides.get(channel) {
+            if let Some(t) = threshold {
+                d.threshold = *t;
+            }
+            if let Some(c) = cooldown {
+                d.cooldown_ms = *c;
+            }
+        }
+        d
     }
 
     fn load_model(&self, channel: &str) -> Option<ChannelModel> {
@@ -496,6 +523,7 @@ impl Driver {
         }
         Self::send_windows(
             &mut self.mode,
+            self.events.as_ref(),
             &mut self.stats,
             &msg.channel,
             chan,
@@ -507,6 +535,7 @@ impl Driver {
     /// Sends `closed` windows of `chan` (the last with `forced_by`) to the window sink.
     fn send_windows(
         mode: &mut Mode,
+        events: Option<&Events>,
         stats: &mut DriverStats,
         name: &str,
         chan: &mut Chan,
@@ -520,6 +549,9 @@ impl Driver {
             f.closed_until = f.closed_until.max(w.end_ms);
         }
         let n = closed.len();
+        if let Some(ev) = events {
+            closed.iter().for_each(|w| ev.closed(w));
+        }
         for (i, w) in closed.drain(..).enumerate() {
             stats.windows += 1;
             let by = if i + 1 == n { forced_by.take() } else { None };
@@ -555,6 +587,7 @@ impl Driver {
                 if !closed.is_empty() {
                     Self::send_windows(
                         &mut self.mode,
+                        self.events.as_ref(),
                         &mut self.stats,
                         name,
                         chan,
@@ -610,7 +643,12 @@ impl Driver {
                 continue;
             };
             match o {
-                Output::Window(_) => self.stats.windows += 1,
+                Output::Window(w) => {
+                    self.stats.windows += 1;
+                    if let Some(ev) = &self.events {
+                        ev.scored(&w);
+                    }
+                }
                 Output::Trigger(t) => {
                     self.stats.triggers += 1;
                     tracing::info!(channel = name, kind = ?t.kind, score = t.score, fire_at_ms = t.fire_at_ms, "trigger");
@@ -667,6 +705,9 @@ impl Driver {
                     let v = live.get(&name).copied();
                     chan.live = Some(v.is_some());
                     chan.viewers = v;
+                    if let Some(ev) = &self.events {
+                        ev.stream(&name, v.is_some(), v);
+                    }
                     chan.aggregator_mut().set_viewers(v);
                 }
             }
@@ -689,6 +730,9 @@ impl Driver {
             Control::Pause { channel, reason } => {
                 if let Some(d) = self.chans.get_mut(&channel).and_then(Chan::detecting) {
                     tracing::warn!(channel = %channel, %reason, "clipping paused for this channel");
+                    if let Some(ev) = &self.events {
+                        ev.paused(&channel, &reason);
+                    }
                     d.paused = Some(reason);
                 }
             }
@@ -709,6 +753,19 @@ impl Driver {
                     }
                 }
             }
+            Control::Settings(list) => {
+                self.overrides = list
+                    .into_iter()
+                    .map(|c| (c.channel, (c.threshold, c.cooldown_ms)))
+                    .collect();
+                let names: Vec<String> = self.chans.keys().cloned().collect();
+                for name in names {
+                    let d = self.decision_for(&name);
+                    if let Some(det) = self.chans.get_mut(&name).and_then(Chan::detecting) {
+                        det.detector.set_decision_config(d);
+                    }
+                }
+            }
             Control::Channels(list) => {
                 let keep: std::collections::HashSet<&String> = list.iter().collect();
                 let gone: Vec<String> = self
@@ -718,6 +775,9 @@ impl Driver {
                     .cloned()
                     .collect();
                 for c in gone {
+                    if let Some(ev) = &self.events {
+                        ev.forget(&c);
+                    }
                     if let Some(Chan {
                         core: Core::Detect(d),
                         ..
@@ -987,6 +1047,31 @@ mod tests {
         assert_eq!(d.channels(), ["a", "c"]);
         assert_eq!(d.chans["a"].viewers, Some(10));
         assert_eq!(d.chans["c"].live, None);
+    }
+
+    #[test]
+    fn channel_settings_override_threshold_and_cooldown() {
+        let (clips, _c) = mpsc::unbounded_channel();
+        let (control, _r) = mpsc::unbounded_channel();
+        let opts = DriverOptions {
+            models_dir: None,
+            ..DriverOptions::default()
+        };
+        let base = opts.detector.decision.clone();
+        let mut d = Driver::new(opts, &["a".to_owned()], clips, control);
+        let mut a = clipper_functions::roles::ChannelConfig::new("a");
+        a.threshold = Some(0.77);
+        a.cooldown_ms = Some(90_000);
+        d.on_control(Control::Settings(vec![a]));
+        let got = d.decision_for("a");
+        assert_eq!((got.threshold, got.cooldown_ms), (0.77, 90_000));
+        assert_eq!(
+            d.decision_for("b"),
+            base,
+            "no overrides: the run's settings"
+        );
+        d.on_control(Control::Settings(vec![]));
+        assert_eq!(d.decision_for("a"), base);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use clipper_functions::twitch::{
     EmoteCatalog, EmoteProviders, HelixClient, HelixConfig, StreamsBy,
 };
 use serde::Serialize;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 use clipper_functions::local::{JsonChannelStore, LocalWindowQueue};
 use clipper_functions::roles::{ChannelConfig, ChannelStore, TokenStore, WindowQueue};
@@ -25,6 +25,7 @@ use super::clips::{pending_jobs, run_clip_worker};
 use super::driver::{Control, Driver, DriverOptions, DriverStats};
 use super::forward::{finish_forwarder, run_forwarder, ForwardOptions, ForwardStats, SentCounter};
 use super::transport::{set_endpoint, IrcEndpoint};
+use crate::dashboard::{self, DashboardConfig, Events, PublishingClipStore};
 use crate::error::{RelayError, Result};
 
 /// Everything `clipper run` needs.
@@ -53,6 +54,8 @@ pub struct RunConfig {
     pub forward: ForwardOptions,
     /// How often the channel store (if any) is re-read.
     pub channels_every: Duration,
+    /// The web dashboard (needs a channel store; not served by the serverless relay).
+    pub dashboard: Option<DashboardConfig>,
 }
 
 impl RunConfig {
@@ -78,6 +81,7 @@ impl RunConfig {
             drain_timeout: Duration::from_secs(25),
             forward: ForwardOptions::default(),
             channels_every: Duration::from_secs(60),
+            dashboard: None,
         }
     }
 }
@@ -85,6 +89,8 @@ impl RunConfig {
 /// What a run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
+    /// Where the dashboard was served (its public URL), if it was.
+    pub dashboard: Option<String>,
     pub mode: String,
     pub stats: DriverStats,
     pub clips_finished: u64,
@@ -158,9 +164,13 @@ where
     C: ChannelStore + 'static,
 {
     let mut cfg = cfg;
+    let mut settings = None;
     if let Some(store) = &channel_store {
         match store.list().await {
-            Ok(list) => cfg.channels = enabled(&list),
+            Ok(list) => {
+                cfg.channels = enabled(&list);
+                settings = Some(list);
+            }
             Err(e) => return Err(RelayError::Invalid(format!("channel store: {e}"))),
         }
     }
@@ -182,6 +192,37 @@ where
             })?,
         )),
     };
+
+    // The dashboard listens before anything connects, so a port clash shows at once.
+    let dashboard_bound = match (&cfg.dashboard, &sink, &channel_store) {
+        (Some(d), Sink::Clip(_), Some(_)) => match dashboard::bind(d.addr).await {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::warn!(error = %e, "dashboard not started; clipping goes on without it");
+                None
+            }
+        },
+        (Some(_), Sink::Forward(_), _) => {
+            tracing::info!("the serverless relay serves no dashboard");
+            None
+        }
+        (Some(_), _, None) => {
+            tracing::warn!("dashboard not started: it needs a channels file");
+            None
+        }
+        _ => None,
+    };
+    let dashboard_url = dashboard_bound.as_ref().and_then(|b| {
+        cfg.dashboard.as_ref().map(|d| {
+            if d.public_url.port_or_known_default() == Some(0) || d.addr.port() == 0 {
+                format!("http://{}", b.local_addr)
+            } else {
+                d.public_url.as_str().trim_end_matches('/').to_owned()
+            }
+        })
+    });
+    let events = Events::new();
+    let channels_changed = Arc::new(Notify::new());
 
     let helix: Option<Arc<Helix>> = if cfg.credentials.client_id.is_empty() {
         None
@@ -210,6 +251,7 @@ where
     let mut forwarder = None;
     let sent = SentCounter::default();
     let mut worker = None;
+    let mut server = None;
     let (driver, mode) = match sink {
         Sink::Forward(q) => {
             let (tx, rx) = mpsc::channel(cfg.forward.max_backlog.max(1));
@@ -219,6 +261,7 @@ where
                 run_forwarder(&*q, rx, opts, counter).await
             }));
             let mode = "forwarding windows to the queue; scoring and clips happen in the functions";
+            let _ = &dashboard_bound;
             tracing::info!(
                 channels = cfg.channels.len(),
                 irc = %cfg.irc,
@@ -232,14 +275,34 @@ where
             )
         }
         Sink::Clip(store) => {
-            let (clip_api, mode) = clip_mode(&cfg, helix.as_ref()).await;
+            let (clip_api, mode, owner) = clip_mode(&cfg, helix.as_ref()).await;
             tracing::info!(
                 channels = cfg.channels.len(),
                 irc = %cfg.irc,
                 recordings = %cfg.recordings_dir.display(),
                 viewers = reads_helix,
+                dashboard = dashboard_url.as_deref().unwrap_or("off"),
                 "{mode}"
             );
+            if let (Some(bound), Some(d), Some(channels)) = (
+                dashboard_bound,
+                cfg.dashboard.clone(),
+                channel_store.clone(),
+            ) {
+                let app = dashboard::App::new(
+                    d,
+                    owner,
+                    channels,
+                    store.clone(),
+                    events.clone(),
+                    channels_changed.clone(),
+                )?;
+                server = Some(tokio::spawn(dashboard::serve(
+                    bound,
+                    Arc::new(app),
+                    std::future::pending(),
+                )));
+            }
             let (clip_tx, clip_rx) = mpsc::unbounded_channel();
             // What a previous run triggered or started and did not finish.
             for job in pending_jobs(&*store, super::driver::now_ms()).await {
@@ -247,7 +310,7 @@ where
             }
             worker = Some(tokio::spawn(run_clip_worker(
                 clip_api,
-                store,
+                Arc::new(PublishingClipStore::new(store, events.clone())),
                 cfg.clip_flow.clone(),
                 clip_rx,
                 control_tx.clone(),
@@ -263,7 +326,7 @@ where
             )
         }
     };
-    let driver = driver.with_room_ids(room_tx);
+    let driver = driver.with_room_ids(room_tx).with_events(events);
 
     let mut side = Vec::new();
     if let Some(h) = helix.clone().filter(|h| h.can_read()) {
@@ -288,11 +351,16 @@ where
         ))),
         Err(e) => tracing::warn!(error = %e, "emote providers disabled"),
     }
+    if let Some(list) = &settings {
+        // Before any chat: the driver reads its control channel first.
+        let _ = control_tx.send(Control::Settings(list.clone()));
+    }
     if let Some(store) = channel_store.clone() {
         side.push(tokio::spawn(poll_channels(
             store,
-            cfg.channels.clone(),
+            settings.unwrap_or_default(),
             cfg.channels_every,
+            channels_changed,
             wanted_tx.clone(),
             control_tx.clone(),
         )));
@@ -312,6 +380,9 @@ where
     };
     drop(wanted_tx);
     joiner.abort();
+    if let Some(s) = server {
+        s.abort();
+    }
     for t in side {
         t.abort();
     }
@@ -331,6 +402,7 @@ where
         },
     };
     Ok(RunSummary {
+        dashboard: dashboard_url,
         mode,
         stats,
         clips_finished,
@@ -338,16 +410,23 @@ where
     })
 }
 
-/// The Create Clip client to use (none: dry run) and the mode line saying why.
-async fn clip_mode(cfg: &RunConfig, helix: Option<&Arc<Helix>>) -> (Option<Arc<Helix>>, String) {
+/// The Create Clip client to use (none: dry run), the mode line saying why, and the login of
+/// the account whose token runs the clipper (if a token validated).
+async fn clip_mode(
+    cfg: &RunConfig,
+    helix: Option<&Arc<Helix>>,
+) -> (Option<Arc<Helix>>, String, Option<String>) {
     let mut clip_api = helix.cloned().filter(|h| h.can_clip() && !cfg.dry_run);
+    let mut owner = None;
     let mode = match &clip_api {
         Some(h) => match h.user_auth() {
             Some(user) => match user.validate().await {
                 Ok(info) if info.has_scope("clips:edit") => {
+                    owner.clone_from(&info.login);
                     format!("live clipping as {}", info.login.unwrap_or_default())
                 }
                 Ok(info) => {
+                    owner.clone_from(&info.login);
                     clip_api = None;
                     format!(
                         "dry run: the token of {} lacks the clips:edit scope; clips are recorded as \"would clip\"",
@@ -364,7 +443,7 @@ async fn clip_mode(cfg: &RunConfig, helix: Option<&Arc<Helix>>) -> (Option<Arc<H
         None if cfg.dry_run => "dry run (--dry-run): clips are recorded as \"would clip\"".to_owned(),
         None => "dry run: no TWITCH_ACCESS_TOKEN, chat is read anonymously and clips are recorded as \"would clip\"".to_owned(),
     };
-    (clip_api, mode)
+    (clip_api, mode, owner)
 }
 
 fn enabled(list: &[ChannelConfig]) -> Vec<String> {
@@ -377,17 +456,29 @@ fn enabled(list: &[ChannelConfig]) -> Vec<String> {
 
 async fn poll_channels<C: ChannelStore>(
     store: Arc<C>,
-    mut current: Vec<String>,
+    mut last: Vec<ChannelConfig>,
     every: Duration,
+    changed: Arc<Notify>,
     wanted: watch::Sender<Vec<String>>,
     control: mpsc::UnboundedSender<Control>,
 ) {
+    let mut current = enabled(&last);
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
     loop {
-        tick.tick().await;
+        // Every `every`, and at once when the dashboard changed the store.
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = changed.notified() => {}
+        }
         match store.list().await {
             Ok(list) => {
+                if list != last {
+                    if control.send(Control::Settings(list.clone())).is_err() {
+                        return;
+                    }
+                    last = list.clone();
+                }
                 let next = enabled(&list);
                 if next != current {
                     tracing::info!(

@@ -1,0 +1,231 @@
+//! What the live driver and the clip worker tell the dashboard: scored windows and clip state
+//! changes, on a tokio broadcast channel (the `/api/events` stream), plus a board of each
+//! channel's latest live state (the overview). Publishing never blocks and never fails: with
+//! no page open the events are simply dropped.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use clipper_functions::record::{ClipRecord, ClipStatus};
+use clipper_functions::roles::ClipStore;
+use clipper_models::{Millis, ScoredWindow, TriggerKind, WindowFeatures};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// Events kept for a slow page before it misses some.
+const CAPACITY: usize = 1024;
+
+/// One event of `/api/events` (`type`: `window` or `clip`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DashEvent {
+    /// A closed window: its chat rate and (when scored here) its score and the threshold.
+    Window {
+        channel: String,
+        end_ms: Millis,
+        messages: u32,
+        /// Messages per minute over the last 60 s.
+        msgs_per_min: f64,
+        score: Option<f64>,
+        threshold: Option<f64>,
+    },
+    /// A clip record was written (any state).
+    Clip {
+        channel: String,
+        request_id: String,
+        status: ClipStatus,
+        kind: TriggerKind,
+        score: f64,
+        title: String,
+        trigger_ms: Millis,
+        url: Option<String>,
+    },
+}
+
+impl DashEvent {
+    /// The channel the event is about.
+    pub fn channel(&self) -> &str {
+        match self {
+            DashEvent::Window { channel, .. } | DashEvent::Clip { channel, .. } => channel,
+        }
+    }
+
+    fn window(features: &WindowFeatures, score: Option<f64>, threshold: Option<f64>) -> Self {
+        DashEvent::Window {
+            channel: features.channel.clone(),
+            end_ms: features.end_ms,
+            messages: features.messages,
+            msgs_per_min: (features.rate_60s * 60.0 * 10.0).round() / 10.0,
+            score,
+            threshold,
+        }
+    }
+
+    fn clip(r: &ClipRecord) -> Self {
+        DashEvent::Clip {
+            channel: r.channel.clone(),
+            request_id: r.request_id.clone(),
+            status: r.status,
+            kind: r.kind,
+            score: r.score,
+            title: r.title.clone(),
+            trigger_ms: r.trigger_ms,
+            url: r.url.clone(),
+        }
+    }
+}
+
+/// A channel's live state as the driver last reported it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ChannelLive {
+    /// Helix says live (`None`: not known, e.g. no client id).
+    pub live: Option<bool>,
+    pub viewers: Option<u32>,
+    pub msgs_per_min: Option<f64>,
+    pub last_score: Option<f64>,
+    pub threshold: Option<f64>,
+    /// Why clipping is paused (403 from Create Clip), if it is.
+    pub paused: Option<String>,
+    /// End of the last window seen (Unix ms).
+    pub last_window_ms: Option<Millis>,
+}
+
+/// The publishing side (the driver and the clip store hold clones) and the board.
+#[derive(Debug, Clone)]
+pub struct Events {
+    tx: broadcast::Sender<DashEvent>,
+    board: Arc<RwLock<HashMap<String, ChannelLive>>>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Events {
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(CAPACITY);
+        Events {
+            tx,
+            board: Arc::default(),
+        }
+    }
+
+    /// A receiver of every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<DashEvent> {
+        self.tx.subscribe()
+    }
+
+    /// Sends `event` to every open stream (none open: dropped).
+    pub fn publish(&self, event: DashEvent) {
+        if let DashEvent::Window {
+            channel,
+            end_ms,
+            msgs_per_min,
+            score,
+            threshold,
+            ..
+        } = &event
+        {
+            self.update(channel, |c| {
+                c.msgs_per_min = Some(*msgs_per_min);
+                c.last_window_ms = Some(*end_ms);
+                if score.is_some() {
+                    c.last_score = *score;
+                    c.threshold = *threshold;
+                }
+            });
+        }
+        let _ = self.tx.send(event);
+    }
+
+    /// A scored window (detect mode).
+    pub fn scored(&self, w: &ScoredWindow) {
+        self.publish(DashEvent::window(
+            &w.features,
+            Some(w.scores.combined),
+            Some(w.scores.threshold),
+        ));
+    }
+
+    /// A closed window that is not scored here (the serverless relay).
+    pub fn closed(&self, w: &WindowFeatures) {
+        self.publish(DashEvent::window(w, None, None));
+    }
+
+    /// A clip record was written.
+    pub fn clip(&self, r: &ClipRecord) {
+        self.publish(DashEvent::clip(r));
+    }
+
+    /// Viewers and live state from Helix.
+    pub fn stream(&self, channel: &str, live: bool, viewers: Option<u32>) {
+        self.update(channel, |c| {
+            c.live = Some(live);
+            c.viewers = viewers;
+        });
+    }
+
+    /// Clipping paused for `channel`.
+    pub fn paused(&self, channel: &str, reason: &str) {
+        self.update(channel, |c| c.paused = Some(reason.to_owned()));
+    }
+
+    /// A channel is no longer watched.
+    pub fn forget(&self, channel: &str) {
+        self.board
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(channel);
+    }
+
+    /// The live state of `channel` (default when nothing is known).
+    pub fn live(&self, channel: &str) -> ChannelLive {
+        self.board
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(channel)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn update(&self, channel: &str, f: impl FnOnce(&mut ChannelLive)) {
+        let mut b = self.board.write().unwrap_or_else(PoisonError::into_inner);
+        f(b.entry(channel.to_owned()).or_default());
+    }
+}
+
+/// A [`ClipStore`] that publishes every record it writes (the clip worker's store when the
+/// dashboard is on).
+#[derive(Debug)]
+pub struct PublishingClipStore<S> {
+    inner: Arc<S>,
+    events: Events,
+}
+
+impl<S> PublishingClipStore<S> {
+    pub fn new(inner: Arc<S>, events: Events) -> Self {
+        PublishingClipStore { inner, events }
+    }
+}
+
+impl<S: ClipStore> ClipStore for PublishingClipStore<S> {
+    async fn put(&self, record: &ClipRecord) -> clipper_functions::Result<()> {
+        self.inner.put(record).await?;
+        self.events.clip(record);
+        Ok(())
+    }
+
+    async fn get(&self, request_id: &str) -> clipper_functions::Result<Option<ClipRecord>> {
+        self.inner.get(request_id).await
+    }
+
+    async fn list(
+        &self,
+        channel: Option<&str>,
+        since_ms: Option<Millis>,
+    ) -> clipper_functions::Result<Vec<ClipRecord>> {
+        self.inner.list(channel, since_ms).await
+    }
+}
