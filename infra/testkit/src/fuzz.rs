@@ -23,7 +23,8 @@ pub const TARGETS: [(&str, fn(&[u8])); 5] = [
 
 /// A chat log file (TSV or raw IRC, format detected) read and fed to a detector.
 pub fn chat_log(data: &[u8]) {
-    let Ok(reader) = clipper_relay::input::ChatReader::new(Cursor::new(data), Path::new("fuzz"), "c")
+    let Ok(reader) =
+        clipper_relay::input::ChatReader::new(Cursor::new(data), Path::new("fuzz"), "c")
     else {
         return;
     };

@@ -18,9 +18,9 @@ pub mod bench;
 pub mod cost;
 #[cfg(feature = "aws")]
 pub mod esm;
-pub mod helix;
 #[cfg(feature = "relay")]
 pub mod fuzz;
+pub mod helix;
 #[cfg(feature = "relay")]
 pub mod loopback;
 #[cfg(feature = "aws")]
