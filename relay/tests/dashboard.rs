@@ -136,6 +136,8 @@ fn record(
         edit_url: Some(format!("https://clips.twitch.tv/Clip{id}/edit")),
         error: None,
         attempts: 1,
+        next_due_ms: None,
+        resume: None,
     }
 }
 
