@@ -12,8 +12,11 @@ use clipper_models::{
     WindowBatch,
 };
 
+/// A harness: takes any bytes, returns on every input.
+pub type Harness = fn(&[u8]);
+
 /// The harnesses by target name.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Harness); 5] = [
     ("chat_log", chat_log),
     ("irc_line", irc_line),
     ("queue_message", queue_message),
