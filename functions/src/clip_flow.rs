@@ -306,6 +306,13 @@ async fn create_step<A: ClipApi>(
                     return done(record);
                 }
             }
+            Err(e) if !e.is_retryable() => {
+                // The lookup cannot work (no user id for the token, a 4xx): it would fail the
+                // same way later, so make the clip rather than lose the moment.
+                tracing::warn!(channel = %req.channel, request_id = %req.request_id,
+                    error = %crate::twitch::error::chain(&e),
+                    "cannot look for a clip an earlier call may have made; creating it");
+            }
             Err(e) => {
                 // Not knowing whether the clip exists, do not risk a second one now: try again
                 // later (this counts as an attempt).

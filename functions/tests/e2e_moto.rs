@@ -71,6 +71,13 @@ async fn twitch() -> MockServer {
         .respond_with(found("E2eClip", clip))
         .mount(&server)
         .await;
+    // After the 503 the clip flow looks for a clip the lost call may have made: none listed.
+    helix::mount_validate(&server, "u1").await;
+    get_clips()
+        .and(query_param("broadcaster_id", "id_alpha"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .mount(&server)
+        .await;
     server
 }
 
@@ -189,10 +196,13 @@ async fn relay_to_one_clip_through_real_queues() {
     assert!(api.can_clip());
     let clip = stack.clip_handler(Some(api));
     let store = stack.clip_store();
+    // The chat of this test happened at T0 (2026-01-01); the clip function's clock runs from
+    // the moment's due time, as it would live (a Create more than 90 s late is expired).
+    let skew = now_ms() - (T0 + 20 * 60_000);
     let clip_batches = stack
         .drain_clip_queue(|event| {
             let clip = &clip;
-            async move { clip.handle(&event, now_ms(), "e2e").await }
+            async move { clip.handle(&event, now_ms() - skew, "e2e").await }
         })
         .await;
     assert!(clip_batches > 0, "no clip request reached the clip queue");

@@ -157,6 +157,8 @@ async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
         .respond_with(found("ServerlessClip", serde_json::json!({})))
         .mount(&helix_srv)
         .await;
+    // The look-up after the 503 learns whose clips to adopt (the listed one is not ours).
+    helix::mount_validate(&helix_srv, "u1").await;
     let creds = TwitchCredentials {
         client_id: helix::CLIENT_ID.into(),
         client_secret: None,

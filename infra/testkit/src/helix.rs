@@ -52,6 +52,19 @@ pub fn get_clips() -> MockBuilder {
     Mock::given(method("GET")).and(path("/helix/clips"))
 }
 
+/// `GET /oauth2/validate` answering that the user token belongs to `user_id` (`clipperbot`,
+/// with `clips:edit`): how the clip flow learns whose clips to adopt after a lost answer.
+pub async fn mount_validate(server: &MockServer, user_id: &str) {
+    Mock::given(method("GET"))
+        .and(path("/oauth2/validate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "client_id": CLIENT_ID, "login": "clipperbot", "user_id": user_id,
+            "scopes": ["clips:edit"], "expires_in": 3600
+        })))
+        .mount(server)
+        .await;
+}
+
 /// `POST /oauth2/token` (client credentials, refresh).
 pub fn token() -> MockBuilder {
     Mock::given(method("POST")).and(path("/oauth2/token"))
