@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clipper_functions::clip_flow::ClipFlowConfig;
 use clipper_functions::local::JsonlClipStore;
+use clipper_functions::notify::{JsonlDeliveryLog, Notifier, NotifyConfig, NotifyTarget};
 use clipper_functions::twitch::auth::{FileTokenStore, MemoryTokenStore, TwitchCredentials};
 use clipper_functions::twitch::{
     EmoteCatalog, EmoteProviders, HelixClient, HelixConfig, StreamsBy,
@@ -24,6 +25,7 @@ use super::chat::{self, ChatOptions};
 use super::clips::run_clip_worker;
 use super::driver::{Control, Driver, DriverOptions, DriverStats};
 use super::forward::{run_forwarder, ForwardOptions, ForwardStats};
+use super::notify::run_notify_worker;
 use super::transport::{set_endpoint, IrcEndpoint};
 use crate::error::{RelayError, Result};
 
@@ -53,6 +55,10 @@ pub struct RunConfig {
     pub forward: ForwardOptions,
     /// How often the channel store (if any) is re-read.
     pub channels_every: Duration,
+    /// Alert targets of every channel (`CLIPPER_NOTIFY`), besides each channel's own.
+    pub notify_defaults: Vec<NotifyTarget>,
+    /// Retries, rate limits and timeouts of alerts.
+    pub notify: NotifyConfig,
 }
 
 impl RunConfig {
@@ -75,6 +81,8 @@ impl RunConfig {
             drain_timeout: Duration::from_secs(10),
             forward: ForwardOptions::default(),
             channels_every: Duration::from_secs(60),
+            notify_defaults: Vec::new(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -85,6 +93,8 @@ pub struct RunSummary {
     pub mode: String,
     pub stats: DriverStats,
     pub clips_finished: u64,
+    /// Alert posts delivered (every target counted).
+    pub alerts_delivered: u64,
     /// Windows forwarded to the queue (serverless relay).
     pub forwarded: Option<ForwardStats>,
 }
@@ -206,6 +216,7 @@ where
     let (room_tx, room_rx) = mpsc::unbounded_channel();
     let mut forwarder = None;
     let mut worker = None;
+    let mut alerter = None;
     let (driver, mode) = match sink {
         Sink::Forward(q) => {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -236,12 +247,28 @@ where
                 "{mode}"
             );
             let (clip_tx, clip_rx) = mpsc::unbounded_channel();
+            let (alert_tx, alert_rx) = mpsc::unbounded_channel();
+            let log = JsonlDeliveryLog::open(&cfg.recordings_dir).map_err(|e| {
+                RelayError::Invalid(format!(
+                    "delivery log in {}: {e}",
+                    cfg.recordings_dir.display()
+                ))
+            })?;
+            let notifier = Notifier::new(log, cfg.notify.clone())
+                .map_err(|e| RelayError::Invalid(format!("alerts: {e}")))?;
+            alerter = Some(tokio::spawn(run_notify_worker(
+                Arc::new(notifier),
+                channel_store.clone(),
+                cfg.notify_defaults.clone(),
+                alert_rx,
+            )));
             worker = Some(tokio::spawn(run_clip_worker(
                 clip_api,
                 store,
                 cfg.clip_flow.clone(),
                 clip_rx,
                 control_tx.clone(),
+                Some(alert_tx),
             )));
             (
                 Driver::new(
@@ -315,10 +342,26 @@ where
             }
         },
     };
+    // The clip worker is done (or timed out): its alert sender is gone once it is dropped.
+    let alerts_delivered = match alerter {
+        None => 0,
+        Some(a) => match tokio::time::timeout(cfg.drain_timeout, a).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "alert worker failed");
+                0
+            }
+            Err(_) => {
+                tracing::warn!("alerts still in flight at shutdown; undelivered ones stay claimed or released in the delivery log");
+                0
+            }
+        },
+    };
     Ok(RunSummary {
         mode,
         stats,
         clips_finished,
+        alerts_delivered,
         forwarded,
     })
 }
