@@ -358,3 +358,106 @@ async fn email_and_sms_without_a_transport_say_what_to_configure() {
         }
     }
 }
+
+#[tokio::test]
+async fn email_goes_over_smtp_with_text_and_html_and_the_edit_link() {
+    use clipper_functions::notify::{SmtpSender, SmtpSettings, SmtpTls};
+    let smtp = clipper_testkit::smtp::LoopbackSmtp::start().await.unwrap();
+    let settings = SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: Some(smtp.addr().port()),
+        tls: SmtpTls::None,
+        username: None,
+        password: None,
+        from: "clipper <clips@example.com>".into(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let n = Notifier::with_messages(
+        JsonlDeliveryLog::open(dir.path()).unwrap(),
+        SmtpSender::new(&settings).unwrap(),
+        fast(),
+    )
+    .unwrap();
+    let t = [NotifyTarget::parse("email:ops@example.com").unwrap()];
+    let d = n.notify(&confirmed("r1"), &t).await;
+    assert_eq!(d[0].outcome, Outcome::Delivered, "{d:?}");
+    // Redelivered: no second mail.
+    let d = n.notify(&confirmed("r1"), &t).await;
+    assert_eq!(d[0].outcome, Outcome::AlreadyDelivered);
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    let m = &mails[0];
+    assert!(m.to[0].contains("ops@example.com"), "{:?}", m.to);
+    assert!(m.from.contains("clips@example.com"));
+    for needle in [
+        "Subject: New clip on hypechan: KEKW moment",
+        "text/plain",
+        "text/html",
+        URL,
+        "/ClipOne/edit",
+    ] {
+        assert!(
+            m.data.contains(needle),
+            "mail lacks {needle:?}:\n{}",
+            m.data
+        );
+    }
+    // Plain SMTP is refused for a non-loopback host.
+    let mut remote = settings.clone();
+    remote.host = "smtp.example.com".into();
+    assert!(SmtpSender::new(&remote).is_err());
+    println!("email: 1 mail (text + HTML, link and edit link), redelivery → 0 more");
+}
+
+/// The notify function's handler on a DynamoDB stream event (as Lambda sends it): the same
+/// confirmed clip twice (redelivery) posts once; a target failing with 5xx reports that
+/// record's sequence number for retry (partial batch failure).
+#[tokio::test]
+async fn notify_handler_reads_a_stream_batch_posts_once_and_reports_failures() {
+    use clipper_functions::handlers::notify::{batch_response, stream_batch, NotifyHandler};
+    use clipper_functions::local::JsonChannelStore;
+    use clipper_functions::roles::ChannelStore;
+    let good = Script::new(vec![ok()]);
+    let (_s1, good_hook, _) = receiver("/api/webhooks/1/GOOD", &good).await;
+    let bad = Script::new(vec![ResponseTemplate::new(500)]);
+    let (_s2, bad_hook, _) = receiver("/api/webhooks/2/BAD", &bad).await;
+    let dir = tempfile::tempdir().unwrap();
+    let channels = JsonChannelStore::new(dir.path().join("channels.json"));
+    let mut hype = ChannelConfig::new("hypechan");
+    hype.notify = vec![good_hook];
+    channels.put(&hype).await.unwrap();
+    let mut other = ChannelConfig::new("otherchan");
+    other.notify = vec![bad_hook];
+    channels.put(&other).await.unwrap();
+    let handler = NotifyHandler::new(
+        Notifier::new(JsonlDeliveryLog::open(dir.path()).unwrap(), fast()).unwrap(),
+        channels,
+        Vec::new(),
+    );
+    let image = |r: &ClipRecord, seq: &str| {
+        json!({"eventName": "MODIFY", "dynamodb": {
+            "SequenceNumber": seq,
+            "NewImage": {"request_id": {"S": r.request_id}, "status": {"S": "confirmed"},
+                         "record": {"S": serde_json::to_string(r).unwrap()}}
+        }})
+    };
+    let a = confirmed("r1");
+    let mut b = confirmed("r2");
+    b.channel = "otherchan".into();
+    let event = json!({"Records": [image(&a, "100"), image(&a, "101"), image(&b, "102"),
+        {"eventName": "REMOVE", "dynamodb": {"SequenceNumber": "103"}}]});
+    let batch = stream_batch(&event);
+    assert_eq!(batch.records.len(), 3);
+    let outcome = handler.handle(&batch).await;
+    assert_eq!(outcome.failed, vec!["102".to_owned()]);
+    assert_eq!(
+        batch_response(&outcome),
+        json!({"batchItemFailures": [{"itemIdentifier": "102"}]})
+    );
+    assert_eq!(good.requests().len(), 1, "one post for a clip seen twice");
+    assert_eq!(bad.requests().len(), 4, "5xx retried, bounded");
+    // Lambda retries the failed record: the good target is not posted again.
+    let outcome = handler.handle(&stream_batch(&event)).await;
+    assert_eq!(outcome.failed, vec!["102".to_owned()]);
+    assert_eq!(good.requests().len(), 1);
+}

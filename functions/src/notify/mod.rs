@@ -5,6 +5,7 @@
 //! | targets (`discord:URL`, `slack:URL`, `email:ADDR`, `sms:+E164`), redaction | [`target`] |
 //! | what an alert says; plain text | [`payload`] |
 //! | Discord / Slack bodies | [`discord`], [`slack`] |
+//! | email over SMTP (`lettre`) | [`email`] |
 //! | exactly-once delivery record (role + local JSONL adapter) | [`delivery`] |
 //! | sending, retries, rate limits, disabling dead webhooks | [`Notifier`] |
 //!
@@ -13,6 +14,7 @@
 
 pub mod delivery;
 pub mod discord;
+pub mod email;
 pub mod payload;
 pub mod slack;
 pub mod target;
@@ -22,6 +24,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 pub use delivery::{Claim, DeliveryKey, DeliveryLog, JsonlDeliveryLog};
+pub use email::{SmtpSender, SmtpSettings, SmtpTls};
 pub use payload::{Alert, AlertKind};
 pub use target::{NotifyTarget, TargetKind};
 
@@ -90,8 +93,8 @@ pub struct NoMessages;
 impl MessageSender for NoMessages {
     async fn send(&self, target: &NotifyTarget, _: &Alert) -> Attempt {
         Attempt::Unsupported(match target.kind() {
-            TargetKind::Email => "email alerts need SMTP settings (CLIPPER_SMTP_HOST, …) or SES on AWS".into(),
-            TargetKind::Sms => "SMS alerts need SNS: the aws build with AWS credentials, or the notify function on AWS".into(),
+            TargetKind::Email => "email alerts need SMTP settings (CLIPPER_SMTP_HOST, CLIPPER_SMTP_FROM, …); SES is not wired yet".into(),
+            TargetKind::Sms => "SMS alerts need SNS, which this build does not wire yet: SMS targets are stored but not sent".into(),
             k => format!("{k} is sent over HTTP, not by a message sender"),
         })
     }

@@ -95,7 +95,7 @@ impl Alert {
 pub fn text(a: &Alert, with_edit_url: bool) -> String {
     let mut s = a.headline();
     s.push_str(&format!(
-        "\n\"{}\" — {} (score {:.2}) at {}",
+        "\n\"{}\" - {} (score {:.2}) at {}",
         truncate(&a.title, 200),
         a.trigger,
         a.score,

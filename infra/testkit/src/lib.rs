@@ -7,6 +7,7 @@
 //! | the cost model fed by the end-to-end run's measurements | [`cost`] |
 //! | `/proc` memory figures and environment knobs of the benchmarks | [`bench`] |
 //! | a Twitch-dialect IRC server on loopback (feature `relay`) | `loopback` |
+//! | a minimal SMTP server on loopback (email alert tests) | [`smtp`] |
 //! | resources on moto, the serverless stack wired to them, queue loops (feature `aws`) | `moto` |
 //! | a poller doing what Lambda's SQS event source mapping does (feature `aws`) | `esm` |
 
@@ -22,3 +23,4 @@ pub mod helix;
 pub mod loopback;
 #[cfg(feature = "aws")]
 pub mod moto;
+pub mod smtp;

@@ -135,6 +135,7 @@ impl RunArgs {
         cfg.dry_run = self.dry_run;
         // A global alert target for every channel (besides each channel's own).
         cfg.notify_defaults = clipper_functions::notify::default_targets_from_env()?;
+        cfg.smtp = clipper_functions::notify::SmtpSettings::from_env()?;
         cfg.credentials = TwitchCredentials::from_lookup(|k| match k {
             "TWITCH_CLIENT_ID" => twitch.client_id.clone(),
             "TWITCH_CLIENT_SECRET" => twitch.client_secret.clone(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clipper_functions::notify::{
-    targets_for, AlertKind, DeliveryLog, Notifier, NotifyTarget, Outcome,
+    targets_for, AlertKind, DeliveryLog, MessageSender, Notifier, NotifyTarget, Outcome,
 };
 use clipper_functions::record::ClipRecord;
 use clipper_functions::roles::ChannelStore;
@@ -23,14 +23,15 @@ pub struct AlertJob {
 }
 
 /// Runs until `jobs` closes and every started alert finished; returns the posts delivered.
-pub async fn run_notify_worker<D, C>(
-    notifier: Arc<Notifier<D>>,
+pub async fn run_notify_worker<D, M, C>(
+    notifier: Arc<Notifier<D, M>>,
     channels: Option<Arc<C>>,
     defaults: Vec<NotifyTarget>,
     mut jobs: mpsc::UnboundedReceiver<AlertJob>,
 ) -> u64
 where
     D: DeliveryLog + 'static,
+    M: MessageSender + 'static,
     C: ChannelStore + 'static,
 {
     let defaults = Arc::new(defaults);
@@ -56,8 +57,8 @@ where
     delivered
 }
 
-async fn alert_one<D: DeliveryLog, C: ChannelStore>(
-    notifier: &Notifier<D>,
+async fn alert_one<D: DeliveryLog, M: MessageSender, C: ChannelStore>(
+    notifier: &Notifier<D, M>,
     channels: Option<&C>,
     defaults: &[NotifyTarget],
     job: AlertJob,

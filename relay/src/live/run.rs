@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use clipper_functions::clip_flow::ClipFlowConfig;
 use clipper_functions::local::JsonlClipStore;
-use clipper_functions::notify::{JsonlDeliveryLog, Notifier, NotifyConfig, NotifyTarget};
+use clipper_functions::notify::{
+    JsonlDeliveryLog, Notifier, NotifyConfig, NotifyTarget, SmtpSender, SmtpSettings,
+};
 use clipper_functions::twitch::auth::{FileTokenStore, MemoryTokenStore, TwitchCredentials};
 use clipper_functions::twitch::{
     EmoteCatalog, EmoteProviders, HelixClient, HelixConfig, StreamsBy,
@@ -59,6 +61,9 @@ pub struct RunConfig {
     pub notify_defaults: Vec<NotifyTarget>,
     /// Retries, rate limits and timeouts of alerts.
     pub notify: NotifyConfig,
+    /// Email alerts over SMTP (`CLIPPER_SMTP_*`); `None`: email targets are reported as not
+    /// configured.
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl RunConfig {
@@ -83,6 +88,7 @@ impl RunConfig {
             channels_every: Duration::from_secs(60),
             notify_defaults: Vec::new(),
             notify: NotifyConfig::default(),
+            smtp: None,
         }
     }
 }
@@ -254,7 +260,13 @@ where
                     cfg.recordings_dir.display()
                 ))
             })?;
-            let notifier = Notifier::new(log, cfg.notify.clone())
+            let smtp = cfg
+                .smtp
+                .as_ref()
+                .map(SmtpSender::new)
+                .transpose()
+                .map_err(|e| RelayError::Invalid(format!("email alerts: {e}")))?;
+            let notifier = Notifier::with_messages(log, smtp, cfg.notify.clone())
                 .map_err(|e| RelayError::Invalid(format!("alerts: {e}")))?;
             alerter = Some(tokio::spawn(run_notify_worker(
                 Arc::new(notifier),
