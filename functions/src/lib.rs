@@ -8,6 +8,7 @@
 //! | Twitch adapters: OAuth tokens, Helix, emote providers | [`twitch`] |
 //! | the clip state machine (create, retry, confirm) | [`clip_flow`] |
 //! | Lambda handlers (score, clip, train), metrics | [`handlers`] |
+//! | clip alerts: targets, payloads, exactly-once delivery, sending | [`notify`] |
 //! | local adapters of the roles (files, memory, in-process queues, token file) | [`local`] |
 //! | AWS adapters (S3, SQS, DynamoDB, Secrets Manager token store; feature `aws`) | `aws` |
 //!
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod error;
 pub mod handlers;
 pub mod local;
+pub mod notify;
 pub mod record;
 pub mod roles;
 pub mod twitch;

@@ -127,9 +127,19 @@ pub struct ChannelConfig {
     pub threshold: Option<f64>,
     #[serde(default)]
     pub cooldown_ms: Option<Millis>,
-    /// Discord/Slack webhook to post confirmed clips to.
+    /// Discord/Slack webhook to post confirmed clips to (legacy single target: Discord
+    /// format, Slack when the host is `hooks.slack.com`). Kept working beside `notify`.
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// Alert targets ([`crate::notify`]); absent in older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<crate::notify::NotifyTarget>,
+    /// Also alert when a clip fails for good (off by default).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notify_failures: bool,
+    /// Also announce "would clip" records of dry runs (off by default).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notify_dry_run: bool,
 }
 
 fn yes() -> bool {
@@ -144,7 +154,37 @@ impl ChannelConfig {
             threshold: None,
             cooldown_ms: None,
             webhook_url: None,
+            notify: Vec::new(),
+            notify_failures: false,
+            notify_dry_run: false,
         }
+    }
+
+    /// The settings for display and export: webhook URLs reduced to their redacted form
+    /// (they carry secrets), other targets masked.
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "channel": self.channel,
+            "enabled": self.enabled,
+            "threshold": self.threshold,
+            "cooldown_ms": self.cooldown_ms,
+        });
+        if let Some(w) = &self.webhook_url {
+            v["webhook_url"] = match crate::notify::NotifyTarget::from_webhook(w) {
+                Ok(t) => t.to_string().into(),
+                Err(_) => "(invalid, redacted)".into(),
+            };
+        }
+        if !self.notify.is_empty() {
+            v["notify"] = self.notify.iter().map(ToString::to_string).collect();
+        }
+        if self.notify_failures {
+            v["notify_failures"] = true.into();
+        }
+        if self.notify_dry_run {
+            v["notify_dry_run"] = true.into();
+        }
+        v
     }
 }
 

@@ -16,6 +16,13 @@ pub struct ChannelChange {
     pub threshold: Option<f64>,
     pub cooldown_ms: Option<Millis>,
     pub webhook_url: Option<String>,
+    /// Remove every alert target first (`--notify-clear`).
+    pub notify_clear: bool,
+    /// Alert targets to add (`--notify`, repeatable); duplicates are kept once.
+    pub notify_add: Vec<clipper_functions::notify::NotifyTarget>,
+    /// Also alert on failed clips / announce dry-run clips.
+    pub notify_failures: Option<bool>,
+    pub notify_dry_run: Option<bool>,
 }
 
 fn backend(e: clipper_functions::FunctionsError) -> RelayError {
@@ -78,6 +85,20 @@ fn apply(c: &mut ChannelConfig, ch: &ChannelChange) {
     }
     if ch.webhook_url.is_some() {
         c.webhook_url.clone_from(&ch.webhook_url);
+    }
+    if ch.notify_clear {
+        c.notify.clear();
+    }
+    for t in &ch.notify_add {
+        if !c.notify.contains(t) {
+            c.notify.push(t.clone());
+        }
+    }
+    if let Some(f) = ch.notify_failures {
+        c.notify_failures = f;
+    }
+    if let Some(d) = ch.notify_dry_run {
+        c.notify_dry_run = d;
     }
 }
 

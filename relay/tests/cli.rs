@@ -629,3 +629,76 @@ fn eval_on_real_dota2_logs_when_present() {
         "{out}"
     );
 }
+
+/// `clipper channels set NAME --notify … --notify-clear --webhook URL` (issue 13): targets are
+/// validated, stored in full, listed redacted.
+#[test]
+fn channels_set_notify_targets_stores_them_and_lists_them_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("channels.json");
+    let f = file.to_str().unwrap();
+    assert_ok(&clipper(["channels", "--file", f, "add", "hypechan"]));
+    let o = clipper([
+        "channels",
+        "--file",
+        f,
+        "set",
+        "hypechan",
+        "--notify",
+        "discord:https://discord.com/api/webhooks/1/SECRETTOKEN",
+        "--notify",
+        "slack:https://hooks.slack.com/services/T/B/SECRETTOKEN",
+        "--notify",
+        "email:ops@example.com",
+        "--notify",
+        "sms:+14155550123",
+        "--webhook",
+        "https://hooks.slack.com/services/T/B/OTHERSECRET",
+        "--notify-failures",
+        "true",
+    ]);
+    assert_ok(&o);
+    assert!(!stdout(&o).contains("SECRET"), "{}", stdout(&o));
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(stored[0]["notify"].as_array().unwrap().len(), 4);
+    assert_eq!(stored[0]["notify_failures"], true);
+    assert_eq!(
+        stored[0]["notify"][0],
+        "discord:https://discord.com/api/webhooks/1/SECRETTOKEN"
+    );
+    let l = clipper(["channels", "--file", f, "list"]);
+    assert_ok(&l);
+    let out = stdout(&l);
+    assert!(!out.contains("SECRET"), "{out}");
+    assert!(out.contains("discord:https://discord.com/"), "{out}");
+    assert!(out.contains("sms:+…23"), "{out}");
+    // Plain http (not loopback) and bad numbers are refused without echoing the URL.
+    let bad = clipper([
+        "channels",
+        "--file",
+        f,
+        "set",
+        "hypechan",
+        "--notify",
+        "discord:http://discord.com/api/webhooks/1/SECRETTOKEN",
+    ]);
+    assert_fails_with(&bad, &["only https"]);
+    assert!(!stderr(&bad).contains("SECRET"));
+    assert_fails_with(
+        &clipper([
+            "channels", "--file", f, "set", "hypechan", "--notify", "sms:555",
+        ]),
+        &["E.164"],
+    );
+    assert_ok(&clipper([
+        "channels",
+        "--file",
+        f,
+        "set",
+        "hypechan",
+        "--notify-clear",
+    ]));
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(stored[0].get("notify").is_none(), "{stored}");
+    assert!(stored[0]["webhook_url"].is_string(), "--webhook still kept");
+}

@@ -1152,3 +1152,142 @@ async fn stopping_inside_the_clip_delay_loses_no_clip_and_makes_none_twice() {
          each ended with exactly one confirmed clip"
     );
 }
+
+/// Issue 13, end to end: a scripted chat burst on the loopback IRC server → one confirmed clip →
+/// exactly one Discord post with its URL, although the first post is rate-limited (429 with
+/// `Retry-After: 1`), and although the confirmed clip is alerted again afterwards (a redelivered
+/// clip message / a restarted process over the same recordings directory). Prints the time
+/// from confirmation (the Get Clips answer that found the clip) to the delivered post.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmed_clip_is_posted_to_discord_exactly_once_despite_a_429_and_redelivery() {
+    use clipper_functions::local::{JsonChannelStore, LocalWindowQueue};
+    use clipper_functions::notify::{
+        JsonlDeliveryLog, Notifier, NotifyConfig, NotifyTarget, Outcome,
+    };
+    use clipper_functions::record::ClipRecord;
+    use clipper_relay::live::run::run_with;
+    let _g = SERIAL.lock().await;
+    let env = Env::new().await;
+    Mock::given(method("POST"))
+        .and(path("/helix/clips"))
+        .respond_with(created())
+        .mount(&env.http)
+        .await;
+    // Time every Get Clips answer (this mock wins over the generic one).
+    let gets = Timed {
+        at: Arc::default(),
+        template: ResponseTemplate::new(200).set_body_json(json!({"data": [{
+            "id": "ClipOne", "url": "https://clips.twitch.tv/ClipOne", "title": "KEKW",
+            "created_at": "2026-11-25T10:00:00Z", "broadcaster_id": room_id(CHANNEL), "duration": 30.0
+        }]})),
+    };
+    Mock::given(method("GET"))
+        .and(path("/helix/clips"))
+        .respond_with(gets.clone())
+        .with_priority(1)
+        .mount(&env.http)
+        .await;
+    // The Discord receiver: 429 first (Retry-After 1 s), then 204.
+    let discord = MockServer::start().await;
+    let posts: Arc<Mutex<Vec<(i64, u16, Value)>>> = Arc::default();
+    #[derive(Clone)]
+    struct Hook(Arc<Mutex<Vec<(i64, u16, Value)>>>);
+    impl Respond for Hook {
+        fn respond(&self, r: &Request) -> ResponseTemplate {
+            let mut v = self.0.lock().unwrap();
+            let status = if v.is_empty() { 429 } else { 204 };
+            v.push((now_ms(), status, serde_json::from_slice(&r.body).unwrap()));
+            if status == 429 {
+                ResponseTemplate::new(429)
+                    .insert_header("Retry-After", "1")
+                    .set_body_json(json!({"message": "You are being rate limited.", "retry_after": 1.0, "global": false}))
+            } else {
+                ResponseTemplate::new(204)
+            }
+        }
+    }
+    Mock::given(method("POST"))
+        .and(path("/api/webhooks/1/SECRETTOKEN"))
+        .respond_with(Hook(posts.clone()))
+        .mount(&discord)
+        .await;
+    let target = format!("discord:{}/api/webhooks/1/SECRETTOKEN", discord.uri());
+    let file = env.dir.path().join("channels.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&json!([{ "channel": CHANNEL, "notify": [target] }])).unwrap(),
+    )
+    .unwrap();
+    seed_model(&env.dir.path().join("models"));
+    let mut cfg = env.config(true);
+    cfg.notify = NotifyConfig {
+        max_retry_after: Duration::from_secs(5),
+        ..NotifyConfig::default()
+    };
+    let store = Arc::new(JsonChannelStore::new(file));
+    let (stop, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(run_with::<LocalWindowQueue, JsonChannelStore>(
+        cfg,
+        None,
+        Some(store),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    assert!(
+        env.irc
+            .wait_joined(&[CHANNEL], Duration::from_secs(10))
+            .await,
+        "never joined"
+    );
+    chat_burst(&env.irc, 6, 4).await;
+    let delivered = wait_for(
+        || posts.lock().unwrap().iter().any(|p| p.1 == 204),
+        Duration::from_secs(25),
+    )
+    .await;
+    // A second post would show up now.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = stop.send(());
+    let summary = handle.await.unwrap().unwrap();
+    assert!(delivered, "no Discord post; records: {:#?}", env.records());
+    let finals = env.final_records();
+    assert_eq!(finals.len(), 1, "{finals:#?}");
+    assert_eq!(finals[0]["status"], "confirmed");
+
+    // Redelivery / restart: the same confirmed clip alerted again by a fresh notifier over the
+    // same recordings directory.
+    let record: ClipRecord = serde_json::from_value(finals[0].clone()).unwrap();
+    let again = Notifier::new(
+        JsonlDeliveryLog::open(env.dir.path().join("recordings")).unwrap(),
+        NotifyConfig::default(),
+    )
+    .unwrap();
+    let t = NotifyTarget::parse(&target).unwrap();
+    for _ in 0..2 {
+        let d = again.notify(&record, std::slice::from_ref(&t)).await;
+        assert_eq!(d[0].outcome, Outcome::AlreadyDelivered);
+    }
+
+    let posts = posts.lock().unwrap().clone();
+    let ok: Vec<_> = posts.iter().filter(|p| p.1 == 204).collect();
+    assert_eq!(ok.len(), 1, "posts: {posts:?}");
+    assert_eq!(posts.len(), 2, "one 429 then one post: {posts:?}");
+    assert_eq!(ok[0].2["content"], "https://clips.twitch.tv/ClipOne");
+    assert!(!ok[0].2.to_string().contains("/edit"));
+    assert_eq!(summary.alerts_delivered, 1);
+    // Confirmation = the Get Clips answer that found the clip (the last one).
+    let confirmed_at = *gets.at.lock().unwrap().last().unwrap();
+    let first_try = posts[0].0 - confirmed_at;
+    let latency = ok[0].0 - confirmed_at;
+    assert!(first_try >= 0 && latency >= 1000, "{first_try} / {latency}");
+    assert!(latency < 5000, "{latency} ms");
+    let deliveries =
+        std::fs::read_to_string(env.dir.path().join("recordings/deliveries.jsonl")).unwrap();
+    assert!(!deliveries.contains("SECRETTOKEN"), "{deliveries}");
+    println!(
+        "e2e alert: Discord requests={} (429 then 204), posts delivered=1, redeliveries after=2 → 0 posts; \
+         confirmation → first attempt {first_try} ms, → delivered post {latency} ms (Retry-After 1 s)",
+        posts.len()
+    );
+}

@@ -217,7 +217,7 @@ impl MomentClaims for DynamoClaims {
 }
 
 /// Channel settings: one item per channel (`channel`, `enabled`, `threshold`, `cooldown_ms`,
-/// `webhook_url`).
+/// `webhook_url`, `notify` (list of targets), `notify_failures`, `notify_dry_run`).
 #[derive(Debug, Clone)]
 pub struct DynamoChannelStore {
     client: aws_sdk_dynamodb::Client,
@@ -242,6 +242,26 @@ impl DynamoChannelStore {
         c.threshold = get_n(item, "threshold");
         c.cooldown_ms = get_n(item, "cooldown_ms");
         c.webhook_url = get_s(item, "webhook_url").map(str::to_owned);
+        // Alert targets: a list of `kind:value` strings; an unreadable one is skipped with a
+        // warning that does not repeat it (it may hold a webhook secret).
+        if let Some(list) = item.get("notify").and_then(|v| v.as_l().ok()) {
+            for t in list.iter().filter_map(|v| v.as_s().ok()) {
+                match crate::notify::NotifyTarget::parse(t) {
+                    Ok(t) => c.notify.push(t),
+                    Err(e) => {
+                        tracing::warn!(channel = %c.channel, error = %e, "skipping a stored alert target")
+                    }
+                }
+            }
+        }
+        let flag = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false)
+        };
+        c.notify_failures = flag("notify_failures");
+        c.notify_dry_run = flag("notify_dry_run");
         Some(c)
     }
 }
@@ -285,6 +305,16 @@ impl ChannelStore for DynamoChannelStore {
         }
         if let Some(w) = &c.webhook_url {
             req = req.item("webhook_url", s(w));
+        }
+        if !c.notify.is_empty() {
+            let list = c.notify.iter().map(|t| s(t.expose())).collect();
+            req = req.item("notify", AttributeValue::L(list));
+        }
+        if c.notify_failures {
+            req = req.item("notify_failures", AttributeValue::Bool(true));
+        }
+        if c.notify_dry_run {
+            req = req.item("notify_dry_run", AttributeValue::Bool(true));
         }
         metrics::add(&COUNTS.ddb_write, 1);
         req.send()

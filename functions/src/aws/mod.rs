@@ -9,17 +9,20 @@
 //! | [`crate::roles::ChannelStore`] | [`DynamoChannelStore`] | DynamoDB channels table |
 //! | [`crate::roles::WindowQueue`] | [`SqsWindowQueue`] | SQS `SendMessageBatch`, batched, retried, bounded |
 //! | [`crate::roles::ClipScheduler`] | [`SqsClipScheduler`] | SQS `SendMessage` with `DelaySeconds` |
+//! | [`crate::notify::DeliveryLog`] | [`DynamoDeliveryLog`] | DynamoDB deliveries table, conditional put |
 //! | [`crate::roles::TokenStore`] | [`SecretsManagerTokenStore`] | Secrets Manager + a DynamoDB lease |
 //!
 //! [`AwsConfig::from_env`] builds the clients; an endpoint override (`AWS_ENDPOINT_URL`, as
 //! aws-config reads it, or `CLIPPER_AWS_ENDPOINT`) points everything at an AWS-compatible server
 //! such as moto (tests).
 
+mod deliveries;
 mod dynamo;
 mod s3;
 mod secrets;
 mod sqs;
 
+pub use deliveries::DynamoDeliveryLog;
 pub use dynamo::{DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, LeaseGuard};
 pub use s3::{S3ModelStore, S3WindowArchive};
 pub use secrets::SecretsManagerTokenStore;

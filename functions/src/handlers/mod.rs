@@ -9,10 +9,12 @@
 //! |---|---|
 //! | score: windows → model → decision → claim → clip queue | [`score::ScoreHandler`] |
 //! | clip: clip request → Helix → clips table, re-checks as delayed messages | [`clip::ClipHandler`] |
+//! | notify: confirmed clip records (clips table stream) → alerts, once per target | [`notify::NotifyHandler`] |
 //! | train: archived windows → learn → refit → models | [`train::TrainHandler`] |
 
 pub mod clip;
 pub mod metrics;
+pub mod notify;
 pub mod score;
 pub mod train;
 

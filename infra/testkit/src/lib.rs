@@ -8,6 +8,7 @@
 //! | `/proc` memory figures and environment knobs of the benchmarks | [`bench`] |
 //! | a Twitch-dialect IRC server on loopback (feature `relay`) | `loopback` |
 //! | the fuzz harnesses (`infra/fuzz` targets, corpus replay tests; feature `relay`) | `fuzz` |
+//! | a minimal SMTP server on loopback (email alert tests) | [`smtp`] |
 //! | resources on moto, the serverless stack wired to them, queue loops (feature `aws`) | `moto` |
 //! | a poller doing what Lambda's SQS event source mapping does (feature `aws`) | `esm` |
 
@@ -25,3 +26,4 @@ pub mod helix;
 pub mod loopback;
 #[cfg(feature = "aws")]
 pub mod moto;
+pub mod smtp;

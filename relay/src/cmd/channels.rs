@@ -3,6 +3,7 @@
 
 use super::{runtime, secs};
 use clipper_functions::local::JsonChannelStore;
+use clipper_functions::notify::NotifyTarget;
 use clipper_functions::roles::ChannelStore;
 use clipper_relay::admin;
 use std::path::PathBuf;
@@ -56,9 +57,22 @@ struct ChannelSettings {
     /// Cooldown override in seconds.
     #[arg(long)]
     cooldown: Option<f64>,
-    /// Discord/Slack webhook for confirmed clips.
+    /// Discord/Slack webhook for confirmed clips (Slack when the host is hooks.slack.com).
     #[arg(long)]
     webhook: Option<String>,
+    /// Alert target for confirmed clips: discord:URL, slack:URL, email:ADDRESS or sms:+E164
+    /// (repeatable; added to the channel's targets).
+    #[arg(long = "notify", value_name = "TARGET")]
+    notify: Vec<String>,
+    /// Remove the channel's alert targets (before adding any --notify).
+    #[arg(long)]
+    notify_clear: bool,
+    /// Also alert when a clip fails for good.
+    #[arg(long, value_name = "BOOL")]
+    notify_failures: Option<bool>,
+    /// Also announce dry-run ("would clip") clips.
+    #[arg(long, value_name = "BOOL")]
+    notify_dry_run: Option<bool>,
 }
 
 impl ChannelSettings {
@@ -70,7 +84,18 @@ impl ChannelSettings {
                 .cooldown
                 .map(|c| secs(c, "--cooldown").map(|d| d.as_millis() as i64))
                 .transpose()?,
-            webhook_url: self.webhook,
+            webhook_url: self
+                .webhook
+                .map(|w| NotifyTarget::from_webhook(&w).map(|_| w))
+                .transpose()?,
+            notify_clear: self.notify_clear,
+            notify_add: self
+                .notify
+                .iter()
+                .map(|t| NotifyTarget::parse(t))
+                .collect::<Result<_, _>>()?,
+            notify_failures: self.notify_failures,
+            notify_dry_run: self.notify_dry_run,
         })
     }
 }
@@ -91,8 +116,9 @@ pub fn channels(args: ChannelsArgs) -> anyhow::Result<()> {
 async fn apply<C: ChannelStore>(store: &C, action: ChannelAction) -> anyhow::Result<()> {
     match action {
         ChannelAction::List => {
+            // Webhook URLs are secrets: listed redacted.
             for c in admin::list_channels(store).await? {
-                println!("{}", serde_json::to_string(&c)?);
+                println!("{}", c.redacted());
             }
         }
         ChannelAction::Add { channel, settings } => {
@@ -112,7 +138,7 @@ async fn apply<C: ChannelStore>(store: &C, action: ChannelAction) -> anyhow::Res
             settings,
         } => {
             let c = admin::set_channel(store, &channel, &settings.change(enabled)?).await?;
-            println!("{}", serde_json::to_string(&c)?);
+            println!("{}", c.redacted());
         }
     }
     Ok(())

@@ -160,6 +160,9 @@ impl RunArgs {
         cfg.recordings_dir = self.recordings_dir.clone();
         cfg.token_file = self.token_file.clone();
         cfg.dry_run = self.dry_run;
+        // A global alert target for every channel (besides each channel's own).
+        cfg.notify_defaults = clipper_functions::notify::default_targets_from_env()?;
+        cfg.smtp = clipper_functions::notify::SmtpSettings::from_env()?;
         cfg.credentials = TwitchCredentials::from_lookup(|k| match k {
             "TWITCH_CLIENT_ID" => twitch.client_id.clone(),
             "TWITCH_CLIENT_SECRET" => twitch.client_secret.clone(),

@@ -21,15 +21,18 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::driver::{now_ms, ClipJob, Control};
+use super::notify::AlertJob;
 
 /// Runs until `jobs` closes and every started clip finished; returns how many records were
-/// written in a final state.
+/// written in a final state. Final records go to `alerts` (the alert worker) after they are
+/// written: a confirmed clip is announced only once its URL exists.
 pub async fn run_clip_worker<A, S>(
     api: Option<Arc<A>>,
     store: Arc<S>,
     cfg: ClipFlowConfig,
     mut jobs: mpsc::UnboundedReceiver<ClipJob>,
     control: mpsc::UnboundedSender<Control>,
+    alerts: Option<mpsc::UnboundedSender<AlertJob>>,
 ) -> u64
 where
     A: ClipApi + 'static,
@@ -41,8 +44,8 @@ where
         tokio::select! {
             job = jobs.recv() => match job {
                 Some(job) => {
-                    let (api, store, cfg, control) = (api.clone(), store.clone(), cfg.clone(), control.clone());
-                    tasks.spawn(async move { run_one(api.as_deref(), &*store, &cfg, job, &control).await });
+                    let (api, store, cfg, control, alerts) = (api.clone(), store.clone(), cfg.clone(), control.clone(), alerts.clone());
+                    tasks.spawn(async move { run_one(api.as_deref(), &*store, &cfg, job, &control, alerts.as_ref()).await });
                 }
                 None => break,
             },
@@ -83,6 +86,7 @@ async fn run_one<A: ClipApi, S: ClipStore>(
     cfg: &ClipFlowConfig,
     job: ClipJob,
     control: &mpsc::UnboundedSender<Control>,
+    alerts: Option<&mpsc::UnboundedSender<AlertJob>>,
 ) -> bool {
     let mut req = job.request;
     let channel = req.channel.clone();
@@ -121,6 +125,13 @@ async fn run_one<A: ClipApi, S: ClipStore>(
             } => {
                 put(store, &record).await;
                 log_final(&record);
+                if let Some(tx) = alerts {
+                    // Never blocks: the alert worker runs on its own tasks.
+                    let _ = tx.send(AlertJob {
+                        record: record.clone(),
+                        final_at: std::time::Instant::now(),
+                    });
+                }
                 if let Some(reason) = pause_channel {
                     let _ = control.send(Control::Pause {
                         channel: channel.clone(),

@@ -6,6 +6,7 @@
 //! | pooled anonymous client, paced joins, message mapping | [`chat`] |
 //! | the driver task (detectors, timer, training, autosave, status) | [`driver`] |
 //! | the clip worker (clip flow, records) | [`clips`] |
+//! | the alert worker (clip alerts after confirmation) | [`notify`] |
 //! | the serverless relay's window forwarder | [`forward`] |
 //! | `clipper record` (raw IRC lines to files) | [`record`] |
 //! | wiring of `clipper run` | [`run`] |
@@ -17,6 +18,7 @@ pub mod chat;
 pub mod clips;
 pub mod driver;
 pub mod forward;
+pub mod notify;
 pub mod record;
 pub mod run;
 pub mod transport;

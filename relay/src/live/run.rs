@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use clipper_functions::clip_flow::ClipFlowConfig;
 use clipper_functions::local::JsonlClipStore;
+use clipper_functions::notify::{
+    JsonlDeliveryLog, Notifier, NotifyConfig, NotifyTarget, SmtpSender, SmtpSettings,
+};
 use clipper_functions::twitch::auth::{FileTokenStore, MemoryTokenStore, TwitchCredentials};
 use clipper_functions::twitch::{
     EmoteCatalog, EmoteProviders, HelixClient, HelixConfig, StreamsBy,
@@ -24,6 +27,7 @@ use super::chat::{self, ChatOptions};
 use super::clips::{pending_jobs, run_clip_worker};
 use super::driver::{Control, Driver, DriverOptions, DriverStats};
 use super::forward::{finish_forwarder, run_forwarder, ForwardOptions, ForwardStats, SentCounter};
+use super::notify::run_notify_worker;
 use super::transport::{set_endpoint, IrcEndpoint};
 use crate::dashboard::{self, DashboardConfig, Events, PublishingClipStore};
 use crate::error::{RelayError, Result};
@@ -56,6 +60,13 @@ pub struct RunConfig {
     pub channels_every: Duration,
     /// The web dashboard (needs a channel store; not served by the serverless relay).
     pub dashboard: Option<DashboardConfig>,
+    /// Alert targets of every channel (`CLIPPER_NOTIFY`), besides each channel's own.
+    pub notify_defaults: Vec<NotifyTarget>,
+    /// Retries, rate limits and timeouts of alerts.
+    pub notify: NotifyConfig,
+    /// Email alerts over SMTP (`CLIPPER_SMTP_*`); `None`: email targets are reported as not
+    /// configured.
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl RunConfig {
@@ -82,6 +93,9 @@ impl RunConfig {
             forward: ForwardOptions::default(),
             channels_every: Duration::from_secs(60),
             dashboard: None,
+            notify_defaults: Vec::new(),
+            notify: NotifyConfig::default(),
+            smtp: None,
         }
     }
 }
@@ -94,6 +108,8 @@ pub struct RunSummary {
     pub mode: String,
     pub stats: DriverStats,
     pub clips_finished: u64,
+    /// Alert posts delivered (every target counted).
+    pub alerts_delivered: u64,
     /// Windows forwarded to the queue (serverless relay).
     pub forwarded: Option<ForwardStats>,
 }
@@ -252,6 +268,7 @@ where
     let sent = SentCounter::default();
     let mut worker = None;
     let mut server = None;
+    let mut alerter = None;
     let (driver, mode) = match sink {
         Sink::Forward(q) => {
             let (tx, rx) = mpsc::channel(cfg.forward.max_backlog.max(1));
@@ -308,12 +325,34 @@ where
             for job in pending_jobs(&*store, super::driver::now_ms()).await {
                 let _ = clip_tx.send(job);
             }
+            let (alert_tx, alert_rx) = mpsc::unbounded_channel();
+            let log = JsonlDeliveryLog::open(&cfg.recordings_dir).map_err(|e| {
+                RelayError::Invalid(format!(
+                    "delivery log in {}: {e}",
+                    cfg.recordings_dir.display()
+                ))
+            })?;
+            let smtp = cfg
+                .smtp
+                .as_ref()
+                .map(SmtpSender::new)
+                .transpose()
+                .map_err(|e| RelayError::Invalid(format!("email alerts: {e}")))?;
+            let notifier = Notifier::with_messages(log, smtp, cfg.notify.clone())
+                .map_err(|e| RelayError::Invalid(format!("alerts: {e}")))?;
+            alerter = Some(tokio::spawn(run_notify_worker(
+                Arc::new(notifier),
+                channel_store.clone(),
+                cfg.notify_defaults.clone(),
+                alert_rx,
+            )));
             worker = Some(tokio::spawn(run_clip_worker(
                 clip_api,
                 Arc::new(PublishingClipStore::new(store, events.clone())),
                 cfg.clip_flow.clone(),
                 clip_rx,
                 control_tx.clone(),
+                Some(alert_tx),
             )));
             (
                 Driver::new(
@@ -401,11 +440,27 @@ where
             }
         },
     };
+    // The clip worker is done (or timed out): its alert sender is gone once it is dropped.
+    let alerts_delivered = match alerter {
+        None => 0,
+        Some(a) => match tokio::time::timeout(cfg.drain_timeout, a).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "alert worker failed");
+                0
+            }
+            Err(_) => {
+                tracing::warn!("alerts still in flight at shutdown; undelivered ones stay claimed or released in the delivery log");
+                0
+            }
+        },
+    };
     Ok(RunSummary {
         dashboard: dashboard_url,
         mode,
         stats,
         clips_finished,
+        alerts_delivered,
         forwarded,
     })
 }

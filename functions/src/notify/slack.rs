@@ -1,0 +1,80 @@
+//! Slack incoming-webhook payloads: `text` (the notification and fallback) plus blocks (a
+//! section with the linked title, a context line with channel, trigger, score and time).
+//! Never the edit URL.
+
+use serde_json::{json, Value};
+
+use super::payload::{rfc3339, truncate, Alert, AlertKind};
+
+/// Slack mrkdwn escaping: `&`, `<` and `>` only.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The JSON body of the webhook call.
+pub fn payload(a: &Alert) -> Value {
+    let title = esc(&truncate(&a.title, 200));
+    let (text, section) = match (a.kind, &a.url) {
+        (AlertKind::Confirmed, Some(url)) => (
+            format!("New clip on {}: {url}", esc(&a.channel)),
+            format!(
+                ":clapper: *<{url}|{title}>*\nNew clip on *{}*",
+                esc(&a.channel)
+            ),
+        ),
+        _ => {
+            let h = esc(&a.headline());
+            let mut s = format!("*{h}*\n{title}");
+            if let Some(e) = &a.error {
+                s.push_str(&format!("\nreason: {}", esc(&truncate(e, 500))));
+            }
+            (h, s)
+        }
+    };
+    json!({
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": section}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+                "trigger: {} · score {:.2} · {}",
+                esc(&a.trigger), a.score, rfc3339(a.at_ms)
+            )}]}
+        ],
+        "unfurl_links": true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn text_and_blocks_escape_and_no_edit_url() {
+        let a = Alert {
+            kind: AlertKind::Confirmed,
+            request_id: "r1".into(),
+            channel: "hypechan".into(),
+            title: "<b>&".into(),
+            url: Some("https://clips.twitch.tv/ClipOne".into()),
+            edit_url: Some("https://clips.twitch.tv/ClipOne/edit".into()),
+            trigger: "laughter".into(),
+            score: 0.5,
+            at_ms: 0,
+            error: None,
+        };
+        let p = payload(&a);
+        assert_eq!(
+            p["text"],
+            "New clip on hypechan: https://clips.twitch.tv/ClipOne"
+        );
+        let sec = p["blocks"][0]["text"]["text"].as_str().unwrap();
+        assert!(
+            sec.contains("<https://clips.twitch.tv/ClipOne|&lt;b&gt;&amp;>"),
+            "{sec}"
+        );
+        assert!(!p.to_string().contains("/edit"));
+    }
+}
