@@ -205,16 +205,17 @@ async fn invalid_refresh_token_is_a_clear_error_and_nothing_is_saved() {
 #[tokio::test]
 async fn concurrent_refreshes_make_one_token_request() {
     let server = MockServer::start().await;
+    // Ten Create Clip calls at once, all refused with the expired token: one refresh.
     create_clip()
         .and(bearer_token("user-a"))
-        .respond_with(ResponseTemplate::new(401))
-        .expect(2)
+        .respond_with(ResponseTemplate::new(401).set_delay(Duration::from_millis(50)))
+        .expect(10)
         .mount(&server)
         .await;
     create_clip()
         .and(bearer_token("user-b"))
         .respond_with(created("C"))
-        .expect(2)
+        .expect(10)
         .mount(&server)
         .await;
     token()
@@ -224,11 +225,15 @@ async fn concurrent_refreshes_make_one_token_request() {
         .await;
     let store = Arc::new(MemoryTokenStore::default());
     let client = Arc::new(user_client(&server, store.clone()));
-    let (a, b) = (client.clone(), client.clone());
-    let t1 = tokio::spawn(async move { a.create_clip("1234", None, None).await });
-    let t2 = tokio::spawn(async move { b.create_clip("5678", None, None).await });
-    assert_eq!(t1.await.unwrap().unwrap().id, "C");
-    assert_eq!(t2.await.unwrap().unwrap().id, "C");
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let c = client.clone();
+            tokio::spawn(async move { c.create_clip(&format!("{i}"), None, None).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().id, "C");
+    }
     assert_eq!(store.saves(), 1);
 
     // Two explicit refreshes at once also spend the refresh token only once.
