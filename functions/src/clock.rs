@@ -9,3 +9,12 @@ pub fn now_ms() -> Millis {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
+
+/// Unix ms as an RFC 3339 UTC time (`Z`) with `precision` (chrono); a time outside chrono's
+/// range (±262,000 years) is written as its ms.
+pub fn utc_string(ms: Millis, precision: chrono::SecondsFormat) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || format!("{ms} ms"),
+        |t| t.to_rfc3339_opts(precision, true),
+    )
+}
