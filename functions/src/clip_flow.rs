@@ -46,6 +46,11 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
 pub const MAX_CREATE_LATENESS_MS: Millis = 90_000;
 /// How far before a lost call's send time a clip it made may be dated (clock skew).
 const ADOPT_SLACK_MS: Millis = 5_000;
+/// How long after a Create Clip whose answer was lost the flow keeps trying to find out
+/// whether it made a clip (Get Clips failing meanwhile: a Helix outage). Adopting needs no
+/// live stream, so this outlasts Twitch's 90 s reach; after it the record says the outcome is
+/// unknown.
+pub const ADOPT_WINDOW_MS: Millis = 10 * 60_000;
 /// Shortest wait after a 429.
 const MIN_RATE_LIMIT_DELAY: Duration = Duration::from_secs(1);
 
@@ -314,16 +319,20 @@ async fn create_step<A: ClipApi>(
                     "cannot look for a clip an earlier call may have made; creating it");
             }
             Err(e) => {
-                // Not knowing whether the clip exists, do not risk a second one now: try again
-                // later (this counts as an attempt).
+                // Not knowing whether the clip exists, do not risk a second one now: look again
+                // later, with backoff, for as long as a clip it made could still be adopted
+                // (the lookups count as attempts for the backoff only).
                 let attempts = req.attempt.saturating_add(1);
                 let msg = crate::twitch::error::chain(&e);
                 tracing::warn!(channel = %req.channel, request_id = %req.request_id, error = %msg,
                     "cannot look for the clip an earlier call may have made; retrying later");
-                if attempts >= cfg.max_create_attempts.max(1) {
-                    let mut r = ClipRecord::from_request(&req, ClipStatus::Failed).with_error(
-                        format!("gave up after {attempts} attempts: clip lookup failed: {msg}"),
-                    );
+                if now_ms.saturating_sub(called) > ADOPT_WINDOW_MS {
+                    let mut r =
+                        ClipRecord::from_request(&req, ClipStatus::Failed).with_error(format!(
+                            "outcome unknown: a Create Clip answer was lost and Get Clips kept \
+                             failing for {} min: {msg}",
+                            ADOPT_WINDOW_MS / 60_000
+                        ));
                     r.attempts = attempts;
                     return done(r);
                 }

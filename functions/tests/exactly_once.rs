@@ -307,3 +307,240 @@ async fn a_redelivery_before_the_next_step_is_due_is_a_duplicate() {
     assert!(matches!(out, ClipOutcome::Skipped), "{out:?}");
     assert!(rx.try_recv().is_err(), "no second confirm chain");
 }
+
+/// What the storm's Twitch did for one broadcaster.
+#[derive(Debug, Default, Clone)]
+struct Made {
+    creates: u32,
+    clips: Vec<String>,
+}
+
+/// A Helix in a storm: while it lasts, half of all Create Clip and Get Clips calls fail with a
+/// 5xx and the others answer after 1.2× the client's timeout (Twitch made the clip, the
+/// client never hears it); the first Create Clip of broadcaster `b0` gets a 429 whose
+/// `Ratelimit-Reset` is an hour out. After the storm, Twitch answers promptly. Clips it made
+/// are listed by Get Clips (by id, and by broadcaster as the token user's).
+struct Storm {
+    state: std::sync::Mutex<(u64, std::collections::BTreeMap<String, Made>)>,
+    until: std::time::Instant,
+    latency: Duration,
+}
+
+impl Storm {
+    fn roll(&self, seed: &mut u64) -> bool {
+        // xorshift64: reproducible, no extra dependency.
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed % 2 == 0
+    }
+}
+
+impl wiremock::Respond for Storm {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let q = |k: &str| {
+            req.url
+                .query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.to_string())
+        };
+        let mut guard = self.state.lock().unwrap();
+        let (seed, made) = &mut *guard;
+        let storming = std::time::Instant::now() < self.until;
+        let fails = storming && self.roll(seed);
+        let slow = |t: ResponseTemplate| {
+            if storming {
+                t.set_delay(self.latency)
+            } else {
+                t
+            }
+        };
+        if req.method.as_str() == "POST" {
+            let b = q("broadcaster_id").unwrap_or_default();
+            let m = made.entry(b.clone()).or_default();
+            m.creates += 1;
+            if b == "b0" && m.creates == 1 {
+                // The drill's clock is the moment's (T0), as the handler's is.
+                let reset = (T0 / 1000 + 7 + 3600).to_string();
+                return helix::error(429, "Too Many Requests")
+                    .insert_header("Ratelimit-Remaining", "0")
+                    .insert_header("Ratelimit-Reset", reset.as_str());
+            }
+            if fails {
+                return helix::error(503, "storm");
+            }
+            let id = format!("Clip{b}n{}", m.clips.len());
+            m.clips.push(id.clone());
+            return slow(created(&id));
+        }
+        if fails {
+            return helix::error(503, "storm");
+        }
+        let rows: Vec<serde_json::Value> = match (q("id"), q("broadcaster_id")) {
+            (Some(id), _) => made
+                .iter()
+                .flat_map(|(b, m)| m.clips.iter().map(move |c| (b, c)))
+                .filter(|(_, c)| **c == id)
+                .map(|(b, c)| clip_row(b, c))
+                .collect(),
+            (None, Some(b)) => made
+                .get(&b)
+                .map(|m| m.clips.iter().map(|c| clip_row(&b, c)).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        slow(ResponseTemplate::new(200).set_body_json(json!({ "data": rows })))
+    }
+}
+
+fn clip_row(b: &str, id: &str) -> serde_json::Value {
+    json!({"id": id, "url": format!("https://clips.twitch.tv/{id}"), "creator_id": "u1",
+           "broadcaster_id": b, "created_at": "2026-01-01T00:00:08Z"})
+}
+
+/// The Helix storm drill: 40 moments clipped through a minute-long storm (see [`Storm`]);
+/// every one ends confirmed or failed (none pending), none makes two clips, every clip Twitch
+/// made is adopted into its record once Get Clips answers again (none orphaned), and the one
+/// rate-limited for an hour is not retried inside Twitch's 90 s reach. Times are scaled to a 0.8 s client timeout
+/// (1.2× = 0.96 s latency) so the drill takes seconds; `CLIPPER_DRILL_FULL=1` runs it with
+/// the production 10 s timeout and 12 s latency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helix_storm_makes_at_most_one_clip_per_moment() {
+    let full = std::env::var_os("CLIPPER_DRILL_FULL").is_some();
+    let timeout = if full {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_millis(800)
+    };
+    let n: usize = 40;
+    let scale = timeout.as_secs_f64() / 10.0;
+    let server = MockServer::start().await;
+    let storm = std::sync::Arc::new(Storm {
+        state: std::sync::Mutex::new((0x9E37_79B9_7F4A_7C15, Default::default())),
+        // A minute of storm (scaled).
+        until: std::time::Instant::now() + timeout * 6,
+        latency: timeout * 12 / 10,
+    });
+    struct Shared(std::sync::Arc<Storm>);
+    impl wiremock::Respond for Shared {
+        fn respond(&self, r: &wiremock::Request) -> ResponseTemplate {
+            self.0.respond(r)
+        }
+    }
+    create_clip()
+        .respond_with(Shared(storm.clone()))
+        .mount(&server)
+        .await;
+    get_clips()
+        .respond_with(Shared(storm.clone()))
+        .mount(&server)
+        .await;
+    validate_as_u1(&server).await;
+    let began = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config: HelixConfig = helix::config(&server);
+        config.timeout = timeout;
+        tasks.spawn(async move {
+            let api = helix::user_client(config, MemoryTokenStore::default(), "user-a", "r");
+            let (sched, mut rx) = LocalClipScheduler::immediate();
+            let h = ClipHandler::new(
+                Some(api),
+                JsonlClipStore::open(dir.path().join("recordings")).unwrap(),
+                sched,
+                MemoryClaims::new(),
+                JsonChannelStore::new(dir.path().join("channels.json")),
+                ClipHandlerConfig {
+                    flow: ClipFlowConfig {
+                        confirm_backoff: vec![Duration::from_secs(15), Duration::from_secs(30)],
+                        max_create_attempts: 4,
+                        retry_base: Duration::from_secs(5),
+                    },
+                    create_claim_ms: 60_000,
+                },
+            );
+            let mut req = request();
+            req.channel = format!("c{i}");
+            req.broadcaster_id = Some(format!("b{i}"));
+            req.request_id = ClipRequest::id_for(&req.channel, T0);
+            let id = req.request_id.clone();
+            let mut now = T0 + 7_000;
+            let _ = h.run(req, now, "inv").await;
+            while let Ok(s) = rx.try_recv() {
+                // Steps wait as long as they would (scaled), so the storm passes in step with
+                // the flow's backoff; a wait past Twitch's reach is not slept out.
+                now += s.delay.as_millis() as Millis;
+                tokio::time::sleep(s.delay.min(Duration::from_secs(100)).mul_f64(scale)).await;
+                let _ = h.run(s.request, now, "inv").await;
+            }
+            (i, h.clips().get(&id).await.unwrap().unwrap(), dir)
+        });
+    }
+    let mut confirmed = 0;
+    let mut failed = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (i, rec, _dir) = r.unwrap();
+        let made = storm
+            .state
+            .lock()
+            .unwrap()
+            .1
+            .get(&format!("b{i}"))
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            made.clips.len() <= 1,
+            "moment {i}: {} clips made: {made:?} {rec:#?}",
+            made.clips.len()
+        );
+        match rec.status {
+            ClipStatus::Confirmed => {
+                confirmed += 1;
+                assert_eq!(
+                    rec.clip_id.as_ref(),
+                    made.clips.first(),
+                    "moment {i}: {rec:#?}"
+                );
+            }
+            ClipStatus::Failed => {
+                failed += 1;
+                if failed <= 3 {
+                    println!(
+                        "moment {i} failed: {:?} (attempts {})",
+                        rec.error, rec.attempts
+                    );
+                }
+            }
+            other => panic!("moment {i} ended {other:?}: {rec:#?}"),
+        }
+        if i == 0 {
+            assert_eq!(
+                made.creates, 1,
+                "the moment rate-limited for an hour was retried"
+            );
+            assert_eq!(rec.status, ClipStatus::Failed, "{rec:#?}");
+        }
+    }
+    let state = storm.state.lock().unwrap();
+    let creates: u32 = state.1.values().map(|m| m.creates).sum();
+    let clips: usize = state.1.values().map(|m| m.clips.len()).sum();
+    let orphans = state
+        .1
+        .values()
+        .filter(|m| !m.clips.is_empty())
+        .count()
+        .saturating_sub(confirmed);
+    assert_eq!(orphans, 0, "clips made on Twitch but not recorded");
+    println!(
+        "helix storm ({}): {n} moments, {creates} Create Clip calls, {clips} clips made, \
+         max 1 per moment; {confirmed} confirmed, {failed} failed, {orphans} made but not \
+         adopted; {:.1} s",
+        if full {
+            "10 s timeout, 12 s latency"
+        } else {
+            "scaled: 0.8 s timeout, 0.96 s latency"
+        },
+        began.elapsed().as_secs_f64()
+    );
+}

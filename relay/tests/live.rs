@@ -1153,6 +1153,162 @@ async fn stopping_inside_the_clip_delay_loses_no_clip_and_makes_none_twice() {
     );
 }
 
+/// The process drill: the real `clipper` binary, stopped by a real signal 1–6 s after a chat
+/// burst and a `!testclip` (inside the 7 s clip delay), then restarted on the same directory.
+/// `SIGTERM` rounds (`CLIPPER_DRILL_TERM`, default 1) and `SIGKILL` rounds
+/// (`CLIPPER_DRILL_KILL`, default 1) alternate. Every round must end with exactly one Create
+/// Clip call and one confirmed record, and a restart must load any model file the stopped
+/// process left (a `kill -9` during a save must not leave a torn one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_inside_the_clip_delay_lose_no_clip_and_make_none_twice() {
+    let _g = SERIAL.lock().await;
+    let count = |k: &str| -> u64 {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1)
+    };
+    let (terms, kills) = (count("CLIPPER_DRILL_TERM"), count("CLIPPER_DRILL_KILL"));
+    let mut plan: Vec<&str> = Vec::new();
+    for i in 0..terms.max(kills) {
+        if i < terms {
+            plan.push("-TERM");
+        }
+        if i < kills {
+            plan.push("-KILL");
+        }
+    }
+    let (mut ok_term, mut ok_kill, mut models_loaded) = (0, 0, 0);
+    let began = std::time::Instant::now();
+    for (round, signal) in plan.iter().enumerate() {
+        let stop_after = Duration::from_millis(1_000 + (round as u64 * 1_300) % 5_000);
+        let env = Env::new().await;
+        let creates = Timed {
+            at: Arc::default(),
+            template: created(),
+        };
+        Mock::given(method("POST"))
+            .and(path("/helix/clips"))
+            .respond_with(creates.clone())
+            .mount(&env.http)
+            .await;
+        seed_model(&env.dir.path().join("models"));
+        let base = env.http.uri();
+        let dir = env.dir.path().to_path_buf();
+        let irc_addr = env.irc.addr();
+        let spawn = || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_clipper"))
+                .current_dir(&dir)
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("RUST_LOG", "info")
+                .args(["run", "--no-dashboard", "--channels", CHANNEL, "--irc-addr"])
+                .arg(format!("irc://{irc_addr}"))
+                .args(["--helix-url", &format!("{base}/helix")])
+                .args(["--oauth-url", &format!("{base}/oauth2")])
+                .args(["--seventv-url", &format!("{base}/7tv")])
+                .args(["--bttv-url", &format!("{base}/bttv")])
+                .args(["--ffz-url", &format!("{base}/ffz")])
+                .args(["--client-id", "cid", "--client-secret", "csecret"])
+                .args([
+                    "--access-token",
+                    "user-token-1",
+                    "--refresh-token",
+                    "refresh-1",
+                ])
+                .args(["--token-file", "tokens.json", "--confirm-backoff", "1,1"])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let child = spawn();
+        assert!(
+            env.irc
+                .wait_joined(&[CHANNEL], Duration::from_secs(20))
+                .await,
+            "round {round}: not joined"
+        );
+        for i in 0..40u64 {
+            let who = Chatter {
+                login: &format!("v{}", i % 23),
+                user_id: &format!("{}", i % 23),
+                badges: "",
+            };
+            env.irc.send(
+                CHANNEL,
+                &privmsg(CHANNEL, &who, "KEKW LUL no way", now_ms(), i),
+            );
+        }
+        let m = Chatter {
+            login: "modperson",
+            user_id: "78",
+            badges: "moderator/1",
+        };
+        env.irc
+            .send(CHANNEL, &privmsg(CHANNEL, &m, "!testclip", now_ms(), 100));
+        tokio::time::sleep(stop_after).await;
+        kill(child.id(), signal);
+        let first = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let had_model = dir
+            .join("models")
+            .join(format!("{CHANNEL}.clipper-model.json"))
+            .exists();
+        let child = spawn();
+        let done = wait_for(
+            || {
+                env.final_records()
+                    .iter()
+                    .any(|r| r["status"] == "confirmed")
+            },
+            Duration::from_secs(30),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        kill(child.id(), "-TERM");
+        let second = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&second.stderr).to_string();
+        let finals = env.final_records();
+        let calls = creates.at.lock().unwrap().len();
+        assert!(
+            done,
+            "round {round} ({signal} after {stop_after:?}): no confirmed clip {finals:#?}\n{err}"
+        );
+        assert_eq!(calls, 1, "round {round} ({signal}): Create Clip calls");
+        assert_eq!(finals.len(), 1, "round {round}: {finals:#?}");
+        assert!(
+            second.status.success(),
+            "round {round}: restart exit\n{err}"
+        );
+        if had_model {
+            assert!(
+                err.contains("model loaded"),
+                "round {round}: model not loaded\n{err}"
+            );
+            models_loaded += 1;
+        }
+        if *signal == "-TERM" {
+            assert!(
+                first.status.success(),
+                "round {round}: SIGTERM exit {:?}",
+                first.status
+            );
+            ok_term += 1;
+        } else {
+            ok_kill += 1;
+        }
+    }
+    println!(
+        "process drill: {ok_term} SIGTERM and {ok_kill} SIGKILL rounds 1–6 s after a burst and \
+         !testclip, each then restarted: every round exactly one Create Clip call and one \
+         confirmed clip; {models_loaded} restarts loaded the model left behind; {:.0} s",
+        began.elapsed().as_secs_f64()
+    );
+}
+
 /// Issue 13, end to end: a scripted chat burst on the loopback IRC server → one confirmed clip →
 /// exactly one Discord post with its URL, although the first post is rate-limited (429 with
 /// `Retry-After: 1`), and although the confirmed clip is alerted again afterwards (a redelivered

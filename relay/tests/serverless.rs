@@ -198,3 +198,153 @@ async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
         .count();
     assert_eq!(posts, 2, "503, then one clip created");
 }
+
+fn drill_env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Resident memory of this process now (KiB), from /proc.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The SQS outage drill: the relay forwards the windows of `CLIPPER_DRILL_CHANNELS` (20)
+/// chatty channels through a line to SQS (moto) that is cut for `CLIPPER_DRILL_OUTAGE_S` (8)
+/// seconds, then mended. Every window the driver closed is either in the queue or counted as
+/// shed or unsent (never dropped silently); with an outage the buffers absorb, none is shed.
+/// Prints the windows, the retries and the relay process's peak resident memory — run it
+/// with `CLIPPER_DRILL_OUTAGE_S=60` for the 60 s drill and `=1800` for the 30 min one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqs_outage_loses_no_window() {
+    let Some(endpoint) = moto::endpoint("an_sqs_outage_loses_no_window") else {
+        return;
+    };
+    let aws = moto::connect(&endpoint).await;
+    let outage = Duration::from_secs(drill_env("CLIPPER_DRILL_OUTAGE_S", 8));
+    let n_channels = drill_env("CLIPPER_DRILL_CHANNELS", 20) as usize;
+    let (url, _) = moto::queue(&aws, &moto::unique("outage"), None).await;
+    let target: std::net::SocketAddr = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("moto endpoint host:port");
+    let proxy = clipper_testkit::proxy::CutProxy::start(target)
+        .await
+        .unwrap();
+    let via = moto::connect(&proxy.url()).await;
+
+    let irc = LoopbackIrc::start().await.unwrap();
+    let chans: Vec<String> = (0..n_channels).map(|i| format!("outage{i}")).collect();
+    let mut cfg = RunConfig::new(chans.clone());
+    cfg.irc = irc.endpoint();
+    cfg.chat.new_connection_every = Duration::ZERO;
+    cfg.driver.models_dir = None;
+    cfg.recordings_dir = tempfile::tempdir().unwrap().keep();
+    cfg.forward.relay_id = "outage-relay".into();
+    let queue = Arc::new(SqsWindowQueue::start(
+        via.sqs.clone(),
+        &url,
+        SqsQueueConfig::relay(),
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let relay = tokio::spawn(run_with(
+        cfg,
+        Some(queue.clone()),
+        None::<Arc<clipper_functions::local::JsonChannelStore>>,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let names: Vec<&str> = chans.iter().map(String::as_str).collect();
+    assert!(irc.wait_joined(&names, Duration::from_secs(30)).await);
+    let chatting = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let chatter = tokio::spawn({
+        let chatting = chatting.clone();
+        let chans = chans.clone();
+        let irc = irc.clone();
+        async move {
+            let mut i = 0u64;
+            while chatting.load(std::sync::atomic::Ordering::Relaxed) {
+                for c in &chans {
+                    let who = Chatter {
+                        login: &format!("v{}", i % 17),
+                        user_id: &format!("{}", i % 17),
+                        badges: "",
+                    };
+                    irc.send(c, &privmsg(c, &who, "PogChamp what a play", now_ms(), i));
+                    i += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    });
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(rss_kib()));
+    let sampler = tokio::spawn({
+        let peak = peak.clone();
+        async move {
+            loop {
+                peak.fetch_max(rss_kib(), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let cut_at = now_ms();
+    proxy.cut(true);
+    tokio::time::sleep(outage).await;
+    proxy.cut(false);
+    let mended_at = now_ms();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    chatting.store(false, std::sync::atomic::Ordering::Relaxed);
+    chatter.await.unwrap();
+    let _ = stop_tx.send(());
+    let summary = relay.await.unwrap().unwrap();
+    let fwd = summary.forwarded.unwrap();
+    let q = Arc::into_inner(queue).expect("relay released the queue");
+    let retries = clipper_functions::aws::QueueStats::get(&q.stats().retries);
+    let left = q.shutdown(Duration::from_secs(60)).await;
+    sampler.abort();
+    assert_eq!(left, 0, "queue messages left unsent after the outage");
+
+    let batches = moto::receive_window_batches(&aws, &url, fwd.messages as usize, 200).await;
+    let received: usize = batches.iter().map(|b| b.windows.len()).sum();
+    let during = batches
+        .iter()
+        .flat_map(|b| &b.windows)
+        .filter(|w| (cut_at..mended_at).contains(&w.features.end_ms))
+        .count();
+    let shed = summary.stats.windows_shed;
+    println!(
+        "sqs outage {} s, {n_channels} channels: {} windows closed, {received} in the queue \
+         ({during} closed during the outage), {shed} shed, {} unsent, {retries} request \
+         retries, peak RSS {:.1} MiB",
+        outage.as_secs(),
+        summary.stats.windows,
+        fwd.unsent,
+        peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0
+    );
+    assert!(during > 0, "no window closed during the outage");
+    assert_eq!(
+        received as u64, fwd.windows,
+        "forwarded windows all in the queue"
+    );
+    // `unsent` counts the shed windows and any left when the shutdown grace ran out.
+    assert_eq!(
+        summary.stats.windows,
+        received as u64 + fwd.unsent,
+        "every closed window is in the queue or counted"
+    );
+    if outage <= Duration::from_secs(120) {
+        assert_eq!((shed, fwd.unsent), (0, 0), "windows lost to a short outage");
+    }
+}

@@ -22,8 +22,11 @@ pub mod esm;
 #[cfg(feature = "relay")]
 pub mod fuzz;
 pub mod helix;
+#[cfg(feature = "aws")]
+pub mod iam;
 #[cfg(feature = "relay")]
 pub mod loopback;
 #[cfg(feature = "aws")]
 pub mod moto;
+pub mod proxy;
 pub mod smtp;

@@ -22,7 +22,7 @@ pub async fn run_serverless_relay(
         Arc::new(SqsWindowQueue::start(
             aws.sqs.clone(),
             url,
-            SqsQueueConfig::default(),
+            SqsQueueConfig::relay(),
         ))
     });
     let channels =
