@@ -526,3 +526,98 @@ async fn secrets_token_store_never_loses_a_refreshed_pair() {
     store.save(&tokens).await.unwrap();
     assert_eq!(store.load().await.unwrap(), Some(*tokens));
 }
+
+/// A corrupt or absurd model in S3 (truncated, a format from the future, `n_trees` = 10⁷)
+/// loads fast as a fresh model: the score function scores the channel (nothing fails, nothing
+/// hangs), and the train function writes a good model over it while the bucket keeps the bad
+/// one as an older version to roll back to or inspect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_models_in_s3_score_as_fresh_and_the_old_version_is_kept() {
+    let Some(aws) =
+        moto::aws("absurd_models_in_s3_score_as_fresh_and_the_old_version_is_kept").await
+    else {
+        return;
+    };
+    let stack = moto::Stack::create(&aws, "absurd").await;
+    let store = stack.models();
+    let good = ChannelModel::new("x", ModelConfig::default())
+        .to_json()
+        .unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    let mut future = json.clone();
+    future["format_version"] = serde_json::json!(99);
+    json["config"]["n_trees"] = serde_json::json!(10_000_000u64);
+    let bad: [(&str, Vec<u8>); 3] = [
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("future", serde_json::to_vec(&future).unwrap()),
+        ("huge", serde_json::to_vec(&json).unwrap()),
+    ];
+    for (channel, body) in &bad {
+        aws.s3
+            .put_object()
+            .bucket(&stack.bucket)
+            .key(store.key(channel))
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let names: Vec<&str> = bad.iter().map(|(c, _)| *c).collect();
+    let per_channel: Vec<_> = names
+        .iter()
+        .map(|c| windows(c, 1_767_225_600_000, 12, None))
+        .collect();
+    let all = batches("absurd", &per_channel, Some(true));
+    let score = stack.score_handler();
+    let bodies: Vec<String> = all
+        .iter()
+        .map(|b| serde_json::to_string(b).unwrap())
+        .collect();
+    let event = common::sqs_event(&bodies, 0);
+    let t = std::time::Instant::now();
+    let now = all.last().unwrap().windows[0].features.end_ms + 300;
+    let out = score.handle(&event, now).await;
+    let took = t.elapsed();
+    assert!(out.failed.is_empty(), "{out:?}");
+    assert!(took < Duration::from_secs(5), "scoring took {took:?}");
+    score.archive().flush().await.unwrap();
+
+    let trainer = clipper_functions::handlers::train::TrainHandler::new(
+        stack.models(),
+        stack.archive().grace_ms(0),
+        ModelConfig::default(),
+    );
+    let report = trainer
+        .handle(clipper_functions::handlers::now_ms() + 1)
+        .await
+        .unwrap();
+    assert_eq!(report.channels, 3, "{report:?}");
+    for channel in names {
+        assert!(
+            matches!(
+                store.load(channel, None).await.unwrap(),
+                ModelFetch::Loaded { .. }
+            ),
+            "{channel}: train did not replace the bad model"
+        );
+        let versions = aws
+            .s3
+            .list_object_versions()
+            .bucket(&stack.bucket)
+            .prefix(store.key(channel))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            versions.versions().len(),
+            2,
+            "{channel}: the bad version is kept beside the new one"
+        );
+    }
+    println!(
+        "3 bad models (truncated, format 99, n_trees 10^7): {} windows scored in {:.0} ms, \
+         replaced by train, old versions kept",
+        all.iter().map(|b| b.windows.len()).sum::<usize>(),
+        took.as_secs_f64() * 1000.0
+    );
+}
