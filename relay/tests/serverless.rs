@@ -266,7 +266,8 @@ async fn an_sqs_outage_loses_no_window() {
         },
     ));
     let names: Vec<&str> = chans.iter().map(String::as_str).collect();
-    assert!(irc.wait_joined(&names, Duration::from_secs(30)).await);
+    // Joins are paced as Twitch limits them (20 per 10 s).
+    assert!(irc.wait_joined(&names, Duration::from_secs(30 + n_channels as u64)).await);
     let chatting = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let chatter = tokio::spawn({
         let chatting = chatting.clone();
