@@ -23,6 +23,10 @@ pub struct ChannelChange {
     /// Also alert on failed clips / announce dry-run clips.
     pub notify_failures: Option<bool>,
     pub notify_dry_run: Option<bool>,
+    /// Post `clip: URL` in the channel's chat (`--chat-link on|off`).
+    pub chat_link: Option<bool>,
+    /// The daily digest (`--digest on|off`).
+    pub digest: Option<bool>,
 }
 
 fn backend(e: clipper_functions::FunctionsError) -> RelayError {
@@ -99,6 +103,12 @@ fn apply(c: &mut ChannelConfig, ch: &ChannelChange) {
     }
     if let Some(d) = ch.notify_dry_run {
         c.notify_dry_run = d;
+    }
+    if let Some(l) = ch.chat_link {
+        c.chat_link = l;
+    }
+    if let Some(d) = ch.digest {
+        c.digest = d;
     }
 }
 

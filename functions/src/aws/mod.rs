@@ -11,6 +11,8 @@
 //! | [`crate::roles::ClipScheduler`] | [`SqsClipScheduler`] | SQS `SendMessage` with `DelaySeconds` |
 //! | [`crate::notify::DeliveryLog`] | [`DynamoDeliveryLog`] | DynamoDB deliveries table, conditional put |
 //! | [`crate::roles::TokenStore`] | [`SecretsManagerTokenStore`] | Secrets Manager + a DynamoDB lease |
+//! | [`crate::notify::MessageSender`] (SMS) | [`SnsSmsSender`] | SNS `Publish` to a phone number |
+//! | [`crate::notify::MessageSender`] (email) | [`SesEmailSender`] | SES v2 `SendEmail`, simple content |
 //!
 //! [`AwsConfig::from_env`] builds the clients; an endpoint override (`AWS_ENDPOINT_URL`, as
 //! aws-config reads it, or `CLIPPER_AWS_ENDPOINT`) points everything at an AWS-compatible server
@@ -18,11 +20,13 @@
 
 mod deliveries;
 mod dynamo;
+mod messages;
 mod s3;
 mod secrets;
 mod sqs;
 
 pub use deliveries::DynamoDeliveryLog;
+pub use messages::{AwsEmail, SesEmailSender, SesSettings, SnsSettings, SnsSmsSender};
 pub use dynamo::{DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, LeaseGuard};
 pub use s3::{S3ModelStore, S3WindowArchive};
 pub use secrets::SecretsManagerTokenStore;
@@ -40,6 +44,10 @@ pub struct AwsConfig {
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// SMS alerts ([`SnsSmsSender`]).
+    pub sns: aws_sdk_sns::Client,
+    /// Email alerts on AWS ([`SesEmailSender`]).
+    pub ses: aws_sdk_sesv2::Client,
 }
 
 impl AwsConfig {
@@ -69,6 +77,8 @@ impl AwsConfig {
             sqs: aws_sdk_sqs::Client::new(&shared),
             dynamodb: aws_sdk_dynamodb::Client::new(&shared),
             secrets: aws_sdk_secretsmanager::Client::new(&shared),
+            sns: aws_sdk_sns::Client::new(&shared),
+            ses: aws_sdk_sesv2::Client::new(&shared),
         }
     }
 }
