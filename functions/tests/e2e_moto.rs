@@ -21,11 +21,11 @@ use clipper_functions::aws::{
     DynamoDeliveryLog, DynamoLease, S3ModelStore, SecretsManagerTokenStore, SqsQueueConfig,
     SqsWindowQueue,
 };
-use clipper_functions::handlers::notify::{stream_batch, NotifyHandler};
-use clipper_functions::notify::{Notifier, NotifyConfig, NotifyTarget};
 use clipper_functions::handlers::metrics::COUNTS;
+use clipper_functions::handlers::notify::{stream_batch, NotifyHandler};
 use clipper_functions::handlers::train::TrainHandler;
 use clipper_functions::handlers::{decode_message, now_ms};
+use clipper_functions::notify::{Notifier, NotifyConfig, NotifyTarget};
 use clipper_functions::record::ClipStatus;
 use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore, TokenStore, WindowQueue};
 use clipper_functions::twitch::{HelixClient, TwitchCredentials};
@@ -328,7 +328,10 @@ async fn relay_to_one_clip_through_real_queues() {
         .mount(&discord)
         .await;
     let mut alpha = ChannelConfig::new("alpha");
-    alpha.notify = vec![NotifyTarget::parse(&format!("discord:{}/api/webhooks/1/e2e", discord.uri())).unwrap()];
+    alpha.notify =
+        vec![
+            NotifyTarget::parse(&format!("discord:{}/api/webhooks/1/e2e", discord.uri())).unwrap(),
+        ];
     channels.put(&alpha).await.unwrap();
     let deliveries = moto::unique("e2e-deliveries");
     moto::table(&aws, &deliveries, "delivery_key").await;
@@ -345,7 +348,10 @@ async fn relay_to_one_clip_through_real_queues() {
     let mut stream = StreamReader::open(&endpoint, &aws.dynamodb, &stack.clips_table).await;
     let (event, stream_records) = stream.confirmed_event().await;
     let batch = stream_batch(&event);
-    assert!(!batch.records.is_empty(), "no confirmed record on the stream ({stream_records} records)");
+    assert!(
+        !batch.records.is_empty(),
+        "no confirmed record on the stream ({stream_records} records)"
+    );
     let t = Instant::now();
     assert!(notify.handle(&batch).await.failed.is_empty());
     let first_handle = t.elapsed();
@@ -354,7 +360,11 @@ async fn relay_to_one_clip_through_real_queues() {
     let posts = posts.lock().unwrap().clone();
     let ok: Vec<_> = posts.iter().filter(|p| p.1 < 300).collect();
     assert_eq!(ok.len(), 1, "exactly one Discord post: {posts:?}");
-    assert_eq!(posts.len(), 2, "a 429, then the post; nothing for the redelivery");
+    assert_eq!(
+        posts.len(),
+        2,
+        "a 429, then the post; nothing for the redelivery"
+    );
     assert_eq!(ok[0].2["content"], "https://clips.twitch.tv/E2eClip");
     let waited = posts[1].0 - posts[0].0;
     assert!(waited >= Duration::from_millis(990), "{waited:?}");
@@ -373,7 +383,11 @@ impl Respond for RateLimitedOnce {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let mut seen = self.0.lock().unwrap();
         let status = if seen.is_empty() { 429 } else { 204 };
-        seen.push((Instant::now(), status, serde_json::from_slice(&req.body).unwrap_or_default()));
+        seen.push((
+            Instant::now(),
+            status,
+            serde_json::from_slice(&req.body).unwrap_or_default(),
+        ));
         if status == 429 {
             ResponseTemplate::new(429)
                 .insert_header("Retry-After", "1")

@@ -499,8 +499,10 @@ mod chat_link {
     fn notifier(
         server: &MockServer,
         dir: &std::path::Path,
-    ) -> Notifier<JsonlDeliveryLog, Messages<NoMessages, NoMessages, HelixChatSender<MemoryTokenStore>>>
-    {
+    ) -> Notifier<
+        JsonlDeliveryLog,
+        Messages<NoMessages, NoMessages, HelixChatSender<MemoryTokenStore>>,
+    > {
         let client = helix::user_client(
             helix::config(server),
             MemoryTokenStore::default(),
@@ -592,9 +594,16 @@ mod chat_link {
             bodies[1],
             json!({"broadcaster_id": "1001", "sender_id": "2002", "message": format!("clip: {URL}")})
         );
-        assert_eq!(bodies[2]["message"], "clip: https://clips.twitch.tv/ClipTwo");
+        assert_eq!(
+            bodies[2]["message"],
+            "clip: https://clips.twitch.tv/ClipTwo"
+        );
         assert!(!bodies.iter().any(|b| b.to_string().contains("/edit")));
-        assert_eq!(requests_to(&server, "/helix/users").await.len(), 1, "id cached");
+        assert_eq!(
+            requests_to(&server, "/helix/users").await.len(),
+            1,
+            "id cached"
+        );
         // Paced: the second line waited for the channel's interval after the first.
         let times = ok_posts.requests();
         assert_eq!(times.len(), 2);
@@ -678,7 +687,8 @@ async fn daily_digest_lists_the_days_clips_once_per_target() {
         r.status = status;
         r.trigger_ms = 1_795_543_200_000 + i as i64 * 3_600_000 + day_offset * 86_400_000;
         r.title = format!("clip {id}");
-        r.url = (status == ClipStatus::Confirmed).then(|| format!("https://clips.twitch.tv/Clip{id}"));
+        r.url =
+            (status == ClipStatus::Confirmed).then(|| format!("https://clips.twitch.tv/Clip{id}"));
         clips.put(&r).await.unwrap();
     }
     let mut other = confirmed("q");
@@ -688,10 +698,17 @@ async fn daily_digest_lists_the_days_clips_once_per_target() {
     let day = day_of(1_795_543_200_000);
 
     let r = send_digests(&n, &channels, &clips, &[], day).await.unwrap();
-    assert_eq!((r.channels, r.with_clips, r.delivered()), (1, 1, 2), "{r:?}");
+    assert_eq!(
+        (r.channels, r.with_clips, r.delivered()),
+        (1, 1, 2),
+        "{r:?}"
+    );
     let body = &discord.requests()[0].1;
     let content = body["content"].as_str().unwrap();
-    assert!(content.starts_with("3 clips on hypechan on 2026-11-24\n"), "{content}");
+    assert!(
+        content.starts_with("3 clips on hypechan on 2026-11-24\n"),
+        "{content}"
+    );
     let (pa, pb, pc) = (
         content.find("/Clipa").unwrap(),
         content.find("/Clipb").unwrap(),
@@ -699,7 +716,10 @@ async fn daily_digest_lists_the_days_clips_once_per_target() {
     );
     assert!(pa < pb && pb < pc, "oldest first: {content}");
     assert!(content.contains("- clip a (laughter, score 0.87) https://clips.twitch.tv/Clipa"));
-    assert!(!content.contains("Clipn") && !content.contains("clip f"), "{content}");
+    assert!(
+        !content.contains("Clipn") && !content.contains("clip f"),
+        "{content}"
+    );
     let s = &slack_script.requests()[0].1;
     assert_eq!(s["text"], "3 clips on hypechan on 2026-11-24");
     assert!(s["blocks"][1]["text"]["text"]
@@ -721,7 +741,11 @@ async fn daily_digest_lists_the_days_clips_once_per_target() {
     assert_eq!((r.with_clips, r.deliveries.len()), (0, 0));
     assert_eq!(discord.requests().len(), 1);
     assert_eq!(slack_script.requests().len(), 1);
-    assert_eq!(quiet.requests().len(), 0, "quietchan did not ask for a digest");
+    assert_eq!(
+        quiet.requests().len(),
+        0,
+        "quietchan did not ask for a digest"
+    );
     println!("digest (discord): {body}");
     println!("digest (slack): {s}");
 }

@@ -240,7 +240,9 @@ async fn sns_sms_is_one_short_line_with_the_link_published_once() {
         fast(),
     )
     .unwrap();
-    let again = restarted.notify(&record, std::slice::from_ref(&target)).await;
+    let again = restarted
+        .notify(&record, std::slice::from_ref(&target))
+        .await;
     assert_eq!(again[0].outcome, Outcome::AlreadyDelivered);
 
     let sent: Vec<_> = moto_models("sns", "SMS")
@@ -251,7 +253,10 @@ async fn sns_sms_is_one_short_line_with_the_link_published_once() {
     assert_eq!(sent.len(), 1, "{sent:?}");
     let text = sent[0]["message"].as_str().unwrap();
     assert_eq!(text, format!("New clip on hypechan: {CLIP_URL}"));
-    assert!(!text.contains('\n') && text.chars().count() <= 160, "{text}");
+    assert!(
+        !text.contains('\n') && text.chars().count() <= 160,
+        "{text}"
+    );
     assert!(!text.contains("/edit"), "edit URL in an SMS: {text}");
     println!("sms: {text:?}; publishes = 1 after 3 deliveries (first, redelivery, restart); confirmation → published in {took:?}");
 }
@@ -324,11 +329,11 @@ async fn ses_email_needs_a_verified_sender_then_is_sent_once() {
     // `ses_request_carries_text_and_html_parts`).
     let body = m["body"].as_str().unwrap();
     for needle in [
-        &format!("<a href=\"{CLIP_URL}\">KEKW moment</a>"),
-        &format!("<a href=\"{CLIP_URL}/edit\">Edit the clip</a>"),
-        "channel hypechan | trigger laughter | score 0.87",
+        format!("<a href=\"{CLIP_URL}\">KEKW moment</a>"),
+        format!("<a href=\"{CLIP_URL}/edit\">Edit the clip</a>"),
+        "channel hypechan | trigger laughter | score 0.87".to_owned(),
     ] {
-        assert!(body.contains(needle.as_str()), "{needle} not in {body}");
+        assert!(body.contains(&needle), "{needle} not in {body}");
     }
     println!("ses: unverified sender → refused, not retried; verified → 1 email, redelivery → 0 more; html: {body}");
 }
@@ -344,7 +349,9 @@ async fn ses_request_carries_text_and_html_parts() {
     let ses = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v2/email/outbound-emails"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"MessageId": "m-1"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"MessageId": "m-1"})),
+        )
         .mount(&ses)
         .await;
     // Clients pointed at the receiver (test credentials, as for moto).
@@ -361,7 +368,9 @@ async fn ses_request_carries_text_and_html_parts() {
     let n = Notifier::with_messages(JsonlDeliveryLog::open(dir.path()).unwrap(), sender, fast())
         .unwrap();
     let target = NotifyTarget::parse("email:ops@example.org").unwrap();
-    let d = n.notify(&confirmed_clip("r1"), std::slice::from_ref(&target)).await;
+    let d = n
+        .notify(&confirmed_clip("r1"), std::slice::from_ref(&target))
+        .await;
     assert_eq!(d[0].outcome, Outcome::Delivered, "{d:?}");
     let reqs = ses.received_requests().await.unwrap();
     assert_eq!(reqs.len(), 1);
@@ -370,7 +379,10 @@ async fn ses_request_carries_text_and_html_parts() {
     assert_eq!(body["Destination"]["ToAddresses"][0], "ops@example.org");
     assert_eq!(body["ConfigurationSetName"], "alerts");
     let simple = &body["Content"]["Simple"];
-    assert_eq!(simple["Subject"]["Data"], "New clip on hypechan: KEKW moment");
+    assert_eq!(
+        simple["Subject"]["Data"],
+        "New clip on hypechan: KEKW moment"
+    );
     assert_eq!(simple["Subject"]["Charset"], "UTF-8");
     let text = simple["Body"]["Text"]["Data"].as_str().unwrap();
     let html = simple["Body"]["Html"]["Data"].as_str().unwrap();
@@ -378,7 +390,10 @@ async fn ses_request_carries_text_and_html_parts() {
         assert!(part.contains(CLIP_URL), "{part}");
         assert!(part.contains("/ClipOne/edit"), "{part}");
     }
-    assert!(text.starts_with(&format!("New clip on hypechan: {CLIP_URL}\n")), "{text}");
+    assert!(
+        text.starts_with(&format!("New clip on hypechan: {CLIP_URL}\n")),
+        "{text}"
+    );
     // An SMS target given to the SES sender is "not configured", never sent.
     let sms = NotifyTarget::parse("sms:+14155550123").unwrap();
     let alert = clipper_functions::notify::Alert::from_record(

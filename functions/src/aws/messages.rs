@@ -16,7 +16,6 @@
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
-use aws_sdk_sns::config::ProvideCredentials;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::{error_code, sdk_error};
@@ -88,20 +87,18 @@ impl SnsSmsSender {
         SnsSmsSender { client, settings }
     }
 
-    /// A sender when the client can find AWS credentials (environment, profile, container or
+    /// A sender when `aws` can find AWS credentials (environment, profile, container or
     /// instance role), otherwise `None` (SMS targets are then reported as not configured).
     /// For the local pipeline: SMS costs money and needs an account, so it is never assumed.
     pub async fn if_credentials(
-        client: aws_sdk_sns::Client,
+        aws: &super::AwsConfig,
         settings: SnsSettings,
     ) -> Option<SnsSmsSender> {
-        let provider = client.config().credentials_provider()?;
-        match provider.provide_credentials().await {
-            Ok(_) => Some(SnsSmsSender::new(client, settings)),
-            Err(e) => {
-                tracing::info!(error = %e, "no AWS credentials: SMS alerts are off");
-                None
-            }
+        if aws.has_credentials().await {
+            Some(SnsSmsSender::new(aws.sns.clone(), settings))
+        } else {
+            tracing::info!("no AWS credentials: SMS alerts are off");
+            None
         }
     }
 

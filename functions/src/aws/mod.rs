@@ -26,8 +26,8 @@ mod secrets;
 mod sqs;
 
 pub use deliveries::DynamoDeliveryLog;
-pub use messages::{AwsEmail, SesEmailSender, SesSettings, SnsSettings, SnsSmsSender};
 pub use dynamo::{DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, LeaseGuard};
+pub use messages::{AwsEmail, SesEmailSender, SesSettings, SnsSettings, SnsSmsSender};
 pub use s3::{S3ModelStore, S3WindowArchive};
 pub use secrets::SecretsManagerTokenStore;
 pub use sqs::{QueueStats, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue};
@@ -48,6 +48,8 @@ pub struct AwsConfig {
     pub sns: aws_sdk_sns::Client,
     /// Email alerts on AWS ([`SesEmailSender`]).
     pub ses: aws_sdk_sesv2::Client,
+    /// Where the clients get their credentials (`None`: none configured at all).
+    credentials: Option<aws_sdk_sns::config::SharedCredentialsProvider>,
 }
 
 impl AwsConfig {
@@ -79,6 +81,23 @@ impl AwsConfig {
             secrets: aws_sdk_secretsmanager::Client::new(&shared),
             sns: aws_sdk_sns::Client::new(&shared),
             ses: aws_sdk_sesv2::Client::new(&shared),
+            credentials: shared.credentials_provider(),
+        }
+    }
+
+    /// Whether AWS credentials can be found (environment, profile, container or instance
+    /// role): the credential chain is asked once.
+    pub async fn has_credentials(&self) -> bool {
+        use aws_sdk_sns::config::ProvideCredentials;
+        let Some(p) = &self.credentials else {
+            return false;
+        };
+        match p.provide_credentials().await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::info!(error = %e, "no AWS credentials found");
+                false
+            }
         }
     }
 }

@@ -19,15 +19,15 @@ use std::sync::Arc;
 
 use clipper_functions::aws::{
     required_env, AwsConfig, AwsEmail, DynamoChannelStore, DynamoClipStore, DynamoDeliveryLog,
-    DynamoLease, SecretsManagerTokenStore, SesEmailSender,
-    SesSettings, SnsSettings, SnsSmsSender,
+    DynamoLease, SecretsManagerTokenStore, SesEmailSender, SesSettings, SnsSettings, SnsSmsSender,
 };
 use clipper_functions::handlers::notify::{
     batch_response, is_schedule, stream_batch, NotifyHandler,
 };
 use clipper_functions::notify::digest::scheduled_day;
 use clipper_functions::notify::{
-    chat::HelixChatSender, default_targets_from_env, Messages, Notifier, NotifyConfig, SmtpSender, SmtpSettings,
+    chat::HelixChatSender, default_targets_from_env, Messages, Notifier, NotifyConfig, SmtpSender,
+    SmtpSettings,
 };
 use clipper_functions::twitch::{HelixClient, HelixConfig, Secret, TwitchCredentials};
 use lambda_runtime::{service_fn, Error, LambdaEvent};

@@ -57,10 +57,7 @@ impl<S: TokenStore> HelixChatSender<S> {
             .get(channel)
             .cloned()
             .ok_or_else(|| Attempt::Refused(format!("no Twitch user named {channel}")))?;
-        self.ids
-            .lock()
-            .await
-            .insert(channel.to_owned(), id.clone());
+        self.ids.lock().await.insert(channel.to_owned(), id.clone());
         Ok(id)
     }
 

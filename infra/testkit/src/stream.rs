@@ -98,7 +98,8 @@ impl StreamReader {
                 seen += 1;
                 let Some(d) = r.dynamodb else { continue };
                 let Some(new) = d.new_image else { continue };
-                let confirmed = matches!(new.get("status"), Some(AttributeValue::S(s)) if s == "confirmed");
+                let confirmed =
+                    matches!(new.get("status"), Some(AttributeValue::S(s)) if s == "confirmed");
                 if !confirmed {
                     continue;
                 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use clipper_functions::clip_flow::ClipFlowConfig;
 use clipper_functions::local::JsonlClipStore;
 use clipper_functions::notify::{
-    chat::HelixChatSender, JsonlDeliveryLog, Messages, Notifier, NotifyConfig, NotifyTarget, SmtpSender, SmtpSettings,
+    chat::HelixChatSender, JsonlDeliveryLog, Messages, Notifier, NotifyConfig, NotifyTarget,
+    SmtpSender, SmtpSettings,
 };
 use clipper_functions::twitch::auth::{FileTokenStore, MemoryTokenStore, TwitchCredentials};
 use clipper_functions::twitch::{
@@ -678,7 +679,7 @@ async fn sms_sender() -> SmsSender {
     // The credential chain may probe the instance metadata service: bounded.
     let found = tokio::time::timeout(
         Duration::from_secs(5),
-        SnsSmsSender::if_credentials(aws.sns, SnsSettings::from_env()),
+        SnsSmsSender::if_credentials(&aws, SnsSettings::from_env()),
     )
     .await
     .ok()
