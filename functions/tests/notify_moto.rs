@@ -411,3 +411,121 @@ async fn ses_request_carries_text_and_html_parts() {
     assert_eq!(ses.received_requests().await.unwrap().len(), 1);
     println!("ses request: {body}");
 }
+
+/// The daily digest on AWS as the scheduled invocation runs it: the notify handler over the
+/// channels table (the `digest` flag), the clips table's `by_channel` index, the DynamoDB
+/// delivery record, SNS and SES on moto. The schedule fires twice (EventBridge retry): one SMS
+/// and one email, listing the day's confirmed clips only.
+#[tokio::test]
+async fn scheduled_digest_on_aws_sends_once_per_target() {
+    use clipper_functions::aws::{DynamoClipStore, SesEmailSender, SesSettings, SnsSmsSender};
+    use clipper_functions::handlers::notify::{is_schedule, NotifyHandler};
+    use clipper_functions::notify::digest::scheduled_day;
+    use clipper_functions::notify::{Messages, NoMessages};
+    use clipper_functions::roles::ClipStore;
+    let Some(aws) = moto::aws("scheduled_digest_on_aws_sends_once_per_target").await else {
+        return;
+    };
+    let (deliveries, channels_t, clips_t) = (
+        moto::unique("deliveries"),
+        moto::unique("channels"),
+        moto::unique("clips"),
+    );
+    moto::table(&aws, &deliveries, "delivery_key").await;
+    moto::table(&aws, &channels_t, "channel").await;
+    moto::clips_table(&aws, &clips_t).await;
+    let from = format!("{}@clips.example.com", moto::unique("digest"));
+    aws.ses
+        .create_email_identity()
+        .email_identity(&from)
+        .send()
+        .await
+        .unwrap();
+    let to = format!("{}@example.org", moto::unique("ops"));
+    let number = unique_number();
+    let channels = DynamoChannelStore::new(aws.dynamodb.clone(), &channels_t);
+    let mut c = ChannelConfig::new("hypechan");
+    c.digest = true;
+    c.notify = vec![
+        NotifyTarget::parse(&format!("sms:{number}")).unwrap(),
+        NotifyTarget::parse(&format!("email:{to}")).unwrap(),
+    ];
+    channels.put(&c).await.unwrap();
+    assert!(
+        channels.list().await.unwrap()[0].digest,
+        "the flag is stored"
+    );
+    let clips = DynamoClipStore::new(aws.dynamodb.clone(), &clips_t);
+    // 2026-11-24: two confirmed clips and a failed one; 2026-11-25: one more.
+    for (id, status, at) in [
+        ("d1", ClipStatus::Confirmed, 1_795_543_200_000_i64),
+        ("d2", ClipStatus::Confirmed, 1_795_550_400_000),
+        ("d3", ClipStatus::Failed, 1_795_554_000_000),
+        ("d4", ClipStatus::Confirmed, 1_795_629_600_000),
+    ] {
+        let mut r = confirmed_clip(id);
+        r.status = status;
+        r.trigger_ms = at;
+        r.url = (status == ClipStatus::Confirmed).then(|| format!("https://clips.twitch.tv/{id}"));
+        clips.put(&r).await.unwrap();
+    }
+    let handler = NotifyHandler::new(
+        Notifier::with_messages(
+            DynamoDeliveryLog::new(aws.dynamodb.clone(), &deliveries),
+            Messages {
+                email: SesEmailSender::new(
+                    aws.ses.clone(),
+                    SesSettings {
+                        from: from.clone(),
+                        configuration_set: None,
+                    },
+                ),
+                sms: SnsSmsSender::new(aws.sns.clone(), Default::default()),
+                chat: NoMessages,
+            },
+            fast(),
+        )
+        .unwrap(),
+        channels,
+        Vec::new(),
+    );
+    // What EventBridge Scheduler sends (template.yaml: NotifyFunction DailyDigest Input).
+    let event = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event",
+        "time": "2026-11-25T00:05:00Z"});
+    assert!(is_schedule(&event));
+    assert!(!is_schedule(&serde_json::json!({"Records": []})));
+    let day = scheduled_day(&event, 0).unwrap();
+    assert_eq!(day.to_string(), "2026-11-24");
+    let first = handler.digest(&clips, day).await.unwrap();
+    assert_eq!(first.delivered(), 2, "{first:?}");
+    let again = handler.digest(&clips, day).await.unwrap();
+    assert_eq!(again.delivered(), 0, "{again:?}");
+
+    let sms: Vec<_> = moto_models("sns", "SMS")
+        .await
+        .into_iter()
+        .filter(|m| m["phone_number"] == number.as_str())
+        .collect();
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert_eq!(
+        sms[0]["message"],
+        "2 clips on hypechan on 2026-11-24, first: https://clips.twitch.tv/d1"
+    );
+    let mails: Vec<_> = moto_models("ses", "Message")
+        .await
+        .into_iter()
+        .filter(|m| m["destinations"]["ToAddresses"][0] == to.as_str())
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0]["subject"], "2 clips on hypechan on 2026-11-24");
+    let html = mails[0]["body"].as_str().unwrap();
+    assert!(
+        html.contains("https://clips.twitch.tv/d1") && html.contains("https://clips.twitch.tv/d2"),
+        "{html}"
+    );
+    assert!(!html.contains("/d3") && !html.contains("/d4"), "{html}");
+    println!(
+        "digest on AWS: sms {:?}; email subject {:?}; 2 deliveries, rerun → 0",
+        sms[0]["message"], mails[0]["subject"]
+    );
+}

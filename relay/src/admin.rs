@@ -313,6 +313,8 @@ mod tests {
             "foo",
             &ChannelChange {
                 enabled: Some(false),
+                chat_link: Some(true),
+                digest: Some(true),
                 ..Default::default()
             },
         )
@@ -325,6 +327,7 @@ mod tests {
         assert_eq!(l.len(), 2);
         assert_eq!((l[0].channel.as_str(), l[0].threshold), ("bar", Some(0.7)));
         assert_eq!((l[1].channel.as_str(), l[1].enabled), ("foo", false));
+        assert!(l[1].chat_link && l[1].digest && !l[0].chat_link && !l[0].digest);
         assert!(remove_channel(&store, "FOO").await.unwrap());
         assert!(!remove_channel(&store, "foo").await.unwrap());
 
