@@ -42,7 +42,12 @@ where
 {
     let code = error_code(&e).map(str::to_owned);
     let err = sdk_error(service, operation, e);
-    let msg = err.to_string().replace(secret, label);
+    // The recipient in full and, for a number, its digits without `+` (as some messages
+    // spell it).
+    let msg = err
+        .to_string()
+        .replace(secret, label)
+        .replace(secret.trim_start_matches('+'), label);
     let throttled = matches!(
         code.as_deref(),
         Some("Throttled" | "ThrottledException" | "TooManyRequestsException")
