@@ -140,6 +140,14 @@ pub struct ChannelConfig {
     /// Also announce "would clip" records of dry runs (off by default).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub notify_dry_run: bool,
+    /// Post `clip: URL` in the channel's own chat once a clip is confirmed (off by default;
+    /// needs a user token with `user:write:chat`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chat_link: bool,
+    /// Once a day, one message per target listing the day's confirmed clips (off by
+    /// default; [`crate::notify::digest`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub digest: bool,
 }
 
 fn yes() -> bool {
@@ -157,6 +165,8 @@ impl ChannelConfig {
             notify: Vec::new(),
             notify_failures: false,
             notify_dry_run: false,
+            chat_link: false,
+            digest: false,
         }
     }
 
@@ -183,6 +193,12 @@ impl ChannelConfig {
         }
         if self.notify_dry_run {
             v["notify_dry_run"] = true.into();
+        }
+        if self.chat_link {
+            v["chat_link"] = true.into();
+        }
+        if self.digest {
+            v["digest"] = true.into();
         }
         v
     }

@@ -3,7 +3,9 @@
 //! client against a local Helix (wiremock: the stored user token is refused once with 401 and
 //! refreshed into Secrets Manager, then Create Clip answers 503, then 202, then Get Clips finds
 //! the clip) → clips table, with a duplicated window batch and a duplicated clip message on the
-//! way. Exactly one clip must come out. Also measures the calls made and prints the cost model
+//! way. Exactly one clip must come out — and, from the clips table's stream through the notify
+//! handler, exactly one Discord post with its URL although the first post is rate limited and the
+//! stream batch is handled twice. Also measures the calls made and prints the cost model
 //! from them (`infra/COST.md`).
 //!
 //! Skips when `CLIPPER_TEST_AWS_ENDPOINT` is unset; `.ci/run` starts moto and sets it.
@@ -16,11 +18,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use clipper_functions::aws::{
-    DynamoLease, S3ModelStore, SecretsManagerTokenStore, SqsQueueConfig, SqsWindowQueue,
+    DynamoDeliveryLog, DynamoLease, S3ModelStore, SecretsManagerTokenStore, SqsQueueConfig,
+    SqsWindowQueue,
 };
 use clipper_functions::handlers::metrics::COUNTS;
+use clipper_functions::handlers::notify::{stream_batch, NotifyHandler};
 use clipper_functions::handlers::train::TrainHandler;
 use clipper_functions::handlers::{decode_message, now_ms};
+use clipper_functions::notify::{Notifier, NotifyConfig, NotifyTarget};
 use clipper_functions::record::ClipStatus;
 use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore, TokenStore, WindowQueue};
 use clipper_functions::twitch::{HelixClient, TwitchCredentials};
@@ -29,9 +34,10 @@ use clipper_testkit::cost::{per_channel_day, Assumptions, Prices};
 use clipper_testkit::helix::{
     self, create_clip, error, found, get_clips, refresh_once, refused_once,
 };
+use clipper_testkit::stream::StreamReader;
 use clipper_testkit::{esm, moto};
 use common::{batches, windows};
-use serde_json::json;
+use serde_json::{json, Value};
 use wiremock::matchers::{bearer_token, query_param};
 use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
@@ -310,4 +316,84 @@ async fn relay_to_one_clip_through_real_queues() {
         serde_json::to_string(&at_50).unwrap()
     );
     assert!(at_100.total <= 0.01, "{at_100:?}");
+
+    // ---- the chain ends in one Discord post: clips table stream → notify function ----
+    // alpha has a Discord target whose first answer is a 429 (Retry-After: 1 s); the stream's
+    // confirmed record is handed to the notify handler twice (a Lambda retry/redelivery).
+    let discord = MockServer::start().await;
+    let posts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(Instant, u16, Value)>::new()));
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/api/webhooks/1/e2e"))
+        .respond_with(RateLimitedOnce(posts.clone()))
+        .mount(&discord)
+        .await;
+    let mut alpha = ChannelConfig::new("alpha");
+    alpha.notify =
+        vec![
+            NotifyTarget::parse(&format!("discord:{}/api/webhooks/1/e2e", discord.uri())).unwrap(),
+        ];
+    channels.put(&alpha).await.unwrap();
+    let deliveries = moto::unique("e2e-deliveries");
+    moto::table(&aws, &deliveries, "delivery_key").await;
+    let notify = NotifyHandler::new(
+        Notifier::new(
+            DynamoDeliveryLog::new(aws.dynamodb.clone(), &deliveries),
+            NotifyConfig::default(),
+        )
+        .unwrap(),
+        stack.channels(),
+        Vec::new(),
+    );
+    let endpoint = std::env::var("CLIPPER_TEST_AWS_ENDPOINT").unwrap();
+    let mut stream = StreamReader::open(&endpoint, &aws.dynamodb, &stack.clips_table).await;
+    let (event, stream_records) = stream.confirmed_event().await;
+    let batch = stream_batch(&event);
+    assert!(
+        !batch.records.is_empty(),
+        "no confirmed record on the stream ({stream_records} records)"
+    );
+    let t = Instant::now();
+    assert!(notify.handle(&batch).await.failed.is_empty());
+    let first_handle = t.elapsed();
+    // Redelivered: the same stream records again.
+    assert!(notify.handle(&batch).await.failed.is_empty());
+    let posts = posts.lock().unwrap().clone();
+    let ok: Vec<_> = posts.iter().filter(|p| p.1 < 300).collect();
+    assert_eq!(ok.len(), 1, "exactly one Discord post: {posts:?}");
+    assert_eq!(
+        posts.len(),
+        2,
+        "a 429, then the post; nothing for the redelivery"
+    );
+    assert_eq!(ok[0].2["content"], "https://clips.twitch.tv/E2eClip");
+    let waited = posts[1].0 - posts[0].0;
+    assert!(waited >= Duration::from_millis(990), "{waited:?}");
+    println!(
+        "e2e notify: stream records {stream_records}, confirmed in the event {}, Discord requests {} (429 then 2xx), posts 1 after 2 deliveries of the batch; handler time to the delivered post {first_handle:?} (Retry-After 1 s)",
+        batch.records.len(),
+        posts.len()
+    );
+}
+
+/// A Discord webhook that answers the first post with 429 (`Retry-After: 1`) and every later
+/// one with 204, keeping when each came, its status and body.
+struct RateLimitedOnce(std::sync::Arc<std::sync::Mutex<Vec<(Instant, u16, Value)>>>);
+
+impl Respond for RateLimitedOnce {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let mut seen = self.0.lock().unwrap();
+        let status = if seen.is_empty() { 429 } else { 204 };
+        seen.push((
+            Instant::now(),
+            status,
+            serde_json::from_slice(&req.body).unwrap_or_default(),
+        ));
+        if status == 429 {
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_json(json!({"message": "You are being rate limited.", "retry_after": 1.0, "global": false}))
+        } else {
+            ResponseTemplate::new(204)
+        }
+    }
 }

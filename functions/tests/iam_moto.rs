@@ -58,22 +58,36 @@ fn principals(t: &Template) -> Vec<String> {
     p
 }
 
-fn conditions(r: &mut Resolver, make_token_secret: bool) {
+/// Parameters of a deploy with everything on (relay, client secret, SES, SMS, chat links), so
+/// that every conditional statement is resolved and checked; the template's own conditions are
+/// evaluated from them.
+fn conditions(t: &Template, r: &mut Resolver, make_token_secret: bool) {
     for (k, v) in [
-        ("MakeTokenSecret", make_token_secret),
-        ("HasClientSecret", false),
-        ("HasAlarmEmail", false),
-        ("DeployRelay", true),
+        (
+            "CreateTokenSecret",
+            if make_token_secret { "true" } else { "false" },
+        ),
+        ("TwitchClientSecretName", "clipper/client"),
+        ("AlarmEmail", "ops@example.com"),
+        (
+            "RelayImageUri",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/clipper:1",
+        ),
+        ("SesFromAddress", "clips@example.com"),
+        ("SesIdentity", "example.com"),
+        ("SmsAlerts", "true"),
+        ("ChatLinks", "true"),
     ] {
-        r.conditions.insert(k.into(), v);
+        r.refs.insert(k.into(), v.into());
     }
+    r.eval_conditions(t);
 }
 
 #[test]
 fn every_statement_of_the_template_is_least_privilege() {
     let t = template();
     let mut r = Resolver::for_template(&t);
-    conditions(&mut r, true);
+    conditions(&t, &mut r, true);
     let mut problems = Vec::new();
     let mut n = 0;
     for p in principals(&t) {
@@ -96,7 +110,7 @@ fn every_statement_of_the_template_is_least_privilege() {
 fn the_token_secret_pattern_matches_only_that_secret() {
     let t = template();
     let mut r = Resolver::for_template(&t);
-    conditions(&mut r, false);
+    conditions(&t, &mut r, false);
     r.refs
         .insert("TwitchTokenSecretName".into(), "clipper/token".into());
     let grants: Vec<Statement> = t
@@ -133,7 +147,7 @@ fn queue_arn(url: &str) -> String {
 
 fn resolver(t: &Template, res: &Resources) -> Resolver {
     let mut r = Resolver::for_template(t);
-    conditions(&mut r, true);
+    conditions(t, &mut r, true);
     let s = &res.stack;
     let table = |n: &str| format!("arn:aws:dynamodb:us-east-1:123456789012:table/{n}");
     for (id, reference, arn) in [

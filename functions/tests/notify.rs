@@ -49,6 +49,7 @@ fn fast() -> NotifyConfig {
         max_retry_after: Duration::from_secs(5),
         slack_interval: Duration::from_millis(300),
         timeout: Duration::from_secs(5),
+        chat_interval: Duration::from_millis(300),
     }
 }
 
@@ -460,4 +461,291 @@ async fn notify_handler_reads_a_stream_batch_posts_once_and_reports_failures() {
     let outcome = handler.handle(&stream_batch(&event)).await;
     assert_eq!(outcome.failed, vec!["102".to_owned()]);
     assert_eq!(good.requests().len(), 1);
+}
+
+// ---- the link back in chat: Helix Send Chat Message on a loopback Helix ----
+
+mod chat_link {
+    use super::*;
+    use clipper_functions::local::MemoryTokenStore;
+    use clipper_functions::notify::chat::HelixChatSender;
+    use clipper_functions::notify::{Messages, NoMessages};
+    use clipper_testkit::helix::{self, mount_validate, refresh_once, requests_to};
+    use wiremock::matchers::{bearer_token, query_param};
+
+    async fn users(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path("/helix/users"))
+            .and(query_param("login", "hypechan"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"data": [{"id": "1001", "login": "hypechan", "display_name": "HypeChan"}]}),
+            ))
+            .mount(server)
+            .await;
+    }
+
+    fn sent(id: &str) -> ResponseTemplate {
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"data": [{"message_id": id, "is_sent": true}]}))
+    }
+
+    fn chat_cfg() -> NotifyConfig {
+        NotifyConfig {
+            chat_interval: Duration::from_millis(600),
+            ..fast()
+        }
+    }
+
+    fn notifier(
+        server: &MockServer,
+        dir: &std::path::Path,
+    ) -> Notifier<
+        JsonlDeliveryLog,
+        Messages<NoMessages, NoMessages, HelixChatSender<MemoryTokenStore>>,
+    > {
+        let client = helix::user_client(
+            helix::config(server),
+            MemoryTokenStore::default(),
+            "user-a",
+            "refresh-a",
+        );
+        Notifier::with_messages(
+            JsonlDeliveryLog::open(dir).unwrap(),
+            Messages {
+                email: NoMessages,
+                sms: NoMessages,
+                chat: HelixChatSender::new(Arc::new(client)),
+            },
+            chat_cfg(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_opted_in_channels_and_only_confirmed_clips_get_a_chat_line() {
+        let mut on = ChannelConfig::new("hypechan");
+        on.chat_link = true;
+        on.notify_failures = true;
+        on.notify_dry_run = true;
+        let off = ChannelConfig::new("quietchan");
+        let chat = NotifyTarget::Chat("hypechan".into());
+        assert!(targets_for(AlertKind::Confirmed, Some(&on), &[]).contains(&chat));
+        assert!(targets_for(AlertKind::Confirmed, Some(&off), &[]).is_empty());
+        assert!(targets_for(AlertKind::Confirmed, None, &[]).is_empty());
+        assert!(!targets_for(AlertKind::Failed, Some(&on), &[]).contains(&chat));
+        assert!(!targets_for(AlertKind::WouldClip, Some(&on), &[]).contains(&chat));
+        // A chat target cannot be smuggled in as a --notify target or a global default.
+        assert!(NotifyTarget::parse("chat:hypechan").is_err());
+        assert!(clipper_functions::notify::parse_list("chat:hypechan").is_err());
+        // Stored and listed.
+        let j = serde_json::to_string(&on).unwrap();
+        assert!(j.contains("\"chat_link\":true"), "{j}");
+        assert!(!serde_json::to_string(&off).unwrap().contains("chat_link"));
+        assert_eq!(on.redacted()["chat_link"], true);
+    }
+
+    /// `clip: URL` once per clip through Send Chat Message (sender = the token's user,
+    /// broadcaster looked up once), the stale token refreshed on 401, a redelivery not posted
+    /// again, and the next clip's line held back by the per-channel interval.
+    #[tokio::test]
+    async fn posts_clip_url_once_refreshes_on_401_and_paces_the_channel() {
+        let server = MockServer::start().await;
+        users(&server).await;
+        mount_validate(&server, "2002").await;
+        Mock::given(method("POST"))
+            .and(path("/helix/chat/messages"))
+            .and(bearer_token("user-a"))
+            .respond_with(helix::error(401, "Invalid OAuth token"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        refresh_once("user-b", "refresh-b").mount(&server).await;
+        let ok_posts = Script::new(vec![sent("m1")]);
+        Mock::given(method("POST"))
+            .and(path("/helix/chat/messages"))
+            .and(bearer_token("user-b"))
+            .respond_with(ok_posts.clone())
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let n = notifier(&server, dir.path());
+        let mut on = ChannelConfig::new("hypechan");
+        on.chat_link = true;
+        let targets = targets_for(AlertKind::Confirmed, Some(&on), &[]);
+        assert_eq!(targets, vec![NotifyTarget::Chat("hypechan".into())]);
+
+        let d = n.notify(&confirmed("r1"), &targets).await;
+        assert_eq!(d[0].outcome, Outcome::Delivered, "{d:?}");
+        assert_eq!(d[0].target, "chat:#hypechan");
+        let d = n.notify(&confirmed("r1"), &targets).await;
+        assert_eq!(d[0].outcome, Outcome::AlreadyDelivered);
+        let mut second = confirmed("r2");
+        second.url = Some("https://clips.twitch.tv/ClipTwo".into());
+        let d = n.notify(&second, &targets).await;
+        assert_eq!(d[0].outcome, Outcome::Delivered);
+
+        let posts = requests_to(&server, "/helix/chat/messages").await;
+        assert_eq!(posts.len(), 3, "one refused with 401, then one per clip");
+        let bodies: Vec<Value> = posts
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        assert_eq!(
+            bodies[1],
+            json!({"broadcaster_id": "1001", "sender_id": "2002", "message": format!("clip: {URL}")})
+        );
+        assert_eq!(
+            bodies[2]["message"],
+            "clip: https://clips.twitch.tv/ClipTwo"
+        );
+        assert!(!bodies.iter().any(|b| b.to_string().contains("/edit")));
+        assert_eq!(
+            requests_to(&server, "/helix/users").await.len(),
+            1,
+            "id cached"
+        );
+        // Paced: the second line waited for the channel's interval after the first.
+        let times = ok_posts.requests();
+        assert_eq!(times.len(), 2);
+        let gap = times[1].0 - times[0].0;
+        assert!(gap >= Duration::from_millis(590), "{gap:?}");
+        println!("chat line: {}", bodies[1]);
+    }
+
+    /// A message Twitch accepts but drops (AutoMod, duplicate) is a failure that a redelivery
+    /// may retry; a 403 (the bot may not chat there) disables the chat target for the channel
+    /// with one warning, and later clips skip it without calling Helix.
+    #[tokio::test]
+    async fn dropped_is_retryable_and_403_disables_the_chat_target() {
+        let server = MockServer::start().await;
+        users(&server).await;
+        mount_validate(&server, "2002").await;
+        let script = Script::new(vec![
+            ResponseTemplate::new(200).set_body_json(json!({"data": [{"message_id": "",
+                "is_sent": false, "drop_reason": {"code": "msg_rejected", "message": "held by AutoMod"}}]})),
+            helix::error(403, "The sender is banned from the channel"),
+        ]);
+        Mock::given(method("POST"))
+            .and(path("/helix/chat/messages"))
+            .respond_with(script.clone())
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let n = notifier(&server, dir.path());
+        let t = [NotifyTarget::Chat("hypechan".into())];
+        let d = n.notify(&confirmed("r1"), &t).await;
+        match &d[0].outcome {
+            Outcome::Failed(why) => assert!(why.contains("msg_rejected"), "{why}"),
+            o => panic!("{o:?}"),
+        }
+        assert!(d[0].should_retry());
+        let d = n.notify(&confirmed("r1"), &t).await;
+        assert!(matches!(d[0].outcome, Outcome::NowDisabled(_)), "{d:?}");
+        let d = n.notify(&confirmed("r2"), &t).await;
+        assert_eq!(d[0].outcome, Outcome::Disabled);
+        assert_eq!(script.requests().len(), 2);
+    }
+}
+
+/// The daily digest: the day's confirmed clips of each channel that asked, one message per
+/// target, once per (channel, day, target); nothing for a day without clips or a channel that
+/// did not ask.
+#[tokio::test]
+async fn daily_digest_lists_the_days_clips_once_per_target() {
+    use clipper_functions::local::{JsonChannelStore, JsonlClipStore};
+    use clipper_functions::notify::digest::{day_of, send_digests};
+    use clipper_functions::roles::{ChannelStore, ClipStore};
+    let discord = Script::new(vec![ok()]);
+    let (_s1, hook, _) = receiver("/api/webhooks/1/DIGEST", &discord).await;
+    let slack_script = Script::new(vec![ResponseTemplate::new(200).set_body_string("ok")]);
+    let (_s2, _, slack) = receiver("/services/T/B/DIGEST", &slack_script).await;
+    let quiet = Script::new(vec![ok()]);
+    let (_s3, quiet_hook, _) = receiver("/api/webhooks/2/QUIET", &quiet).await;
+    let dir = tempfile::tempdir().unwrap();
+    let channels = JsonChannelStore::new(dir.path().join("channels.json"));
+    let mut hype = ChannelConfig::new("hypechan");
+    hype.notify = vec![hook, slack];
+    hype.digest = true;
+    channels.put(&hype).await.unwrap();
+    let mut q = ChannelConfig::new("quietchan");
+    q.notify = vec![quiet_hook];
+    channels.put(&q).await.unwrap();
+    let clips = JsonlClipStore::open(dir.path().join("clips")).unwrap();
+    // Three confirmed clips on 2026-11-24 (18:00, 19:00, 20:00 UTC), one failed that day, one
+    // confirmed the next day, one of quietchan.
+    for (i, (id, status, day_offset)) in [
+        ("a", ClipStatus::Confirmed, 0),
+        ("b", ClipStatus::Confirmed, 0),
+        ("c", ClipStatus::Confirmed, 0),
+        ("f", ClipStatus::Failed, 0),
+        ("n", ClipStatus::Confirmed, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = confirmed(id);
+        r.status = status;
+        r.trigger_ms = 1_795_543_200_000 + i as i64 * 3_600_000 + day_offset * 86_400_000;
+        r.title = format!("clip {id}");
+        r.url =
+            (status == ClipStatus::Confirmed).then(|| format!("https://clips.twitch.tv/Clip{id}"));
+        clips.put(&r).await.unwrap();
+    }
+    let mut other = confirmed("q");
+    other.channel = "quietchan".into();
+    clips.put(&other).await.unwrap();
+    let n = Notifier::new(JsonlDeliveryLog::open(dir.path()).unwrap(), fast()).unwrap();
+    let day = day_of(1_795_543_200_000);
+
+    let r = send_digests(&n, &channels, &clips, &[], day).await.unwrap();
+    assert_eq!(
+        (r.channels, r.with_clips, r.delivered()),
+        (1, 1, 2),
+        "{r:?}"
+    );
+    let body = &discord.requests()[0].1;
+    let content = body["content"].as_str().unwrap();
+    assert!(
+        content.starts_with("3 clips on hypechan on 2026-11-24\n"),
+        "{content}"
+    );
+    let (pa, pb, pc) = (
+        content.find("/Clipa").unwrap(),
+        content.find("/Clipb").unwrap(),
+        content.find("/Clipc").unwrap(),
+    );
+    assert!(pa < pb && pb < pc, "oldest first: {content}");
+    assert!(content.contains("- clip a (laughter, score 0.87) https://clips.twitch.tv/Clipa"));
+    assert!(
+        !content.contains("Clipn") && !content.contains("clip f"),
+        "{content}"
+    );
+    let s = &slack_script.requests()[0].1;
+    assert_eq!(s["text"], "3 clips on hypechan on 2026-11-24");
+    assert!(s["blocks"][1]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("<https://clips.twitch.tv/Clipb|clip b>"));
+
+    // Run again (a restart, a retried schedule): nothing more.
+    let r = send_digests(&n, &channels, &clips, &[], day).await.unwrap();
+    assert_eq!(r.delivered(), 0);
+    assert!(r
+        .deliveries
+        .iter()
+        .all(|d| d.outcome == Outcome::AlreadyDelivered));
+    // A day without clips: no message.
+    let r = send_digests(&n, &channels, &clips, &[], day.pred_opt().unwrap())
+        .await
+        .unwrap();
+    assert_eq!((r.with_clips, r.deliveries.len()), (0, 0));
+    assert_eq!(discord.requests().len(), 1);
+    assert_eq!(slack_script.requests().len(), 1);
+    assert_eq!(
+        quiet.requests().len(),
+        0,
+        "quietchan did not ask for a digest"
+    );
+    println!("digest (discord): {body}");
+    println!("digest (slack): {s}");
 }

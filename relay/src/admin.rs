@@ -23,6 +23,10 @@ pub struct ChannelChange {
     /// Also alert on failed clips / announce dry-run clips.
     pub notify_failures: Option<bool>,
     pub notify_dry_run: Option<bool>,
+    /// Post `clip: URL` in the channel's chat (`--chat-link on|off`).
+    pub chat_link: Option<bool>,
+    /// The daily digest (`--digest on|off`).
+    pub digest: Option<bool>,
 }
 
 fn backend(e: clipper_functions::FunctionsError) -> RelayError {
@@ -99,6 +103,12 @@ fn apply(c: &mut ChannelConfig, ch: &ChannelChange) {
     }
     if let Some(d) = ch.notify_dry_run {
         c.notify_dry_run = d;
+    }
+    if let Some(l) = ch.chat_link {
+        c.chat_link = l;
+    }
+    if let Some(d) = ch.digest {
+        c.digest = d;
     }
 }
 
@@ -303,6 +313,8 @@ mod tests {
             "foo",
             &ChannelChange {
                 enabled: Some(false),
+                chat_link: Some(true),
+                digest: Some(true),
                 ..Default::default()
             },
         )
@@ -315,6 +327,7 @@ mod tests {
         assert_eq!(l.len(), 2);
         assert_eq!((l[0].channel.as_str(), l[0].threshold), ("bar", Some(0.7)));
         assert_eq!((l[1].channel.as_str(), l[1].enabled), ("foo", false));
+        assert!(l[1].chat_link && l[1].digest && !l[0].chat_link && !l[0].digest);
         assert!(remove_channel(&store, "FOO").await.unwrap());
         assert!(!remove_channel(&store, "foo").await.unwrap());
 

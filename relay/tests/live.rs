@@ -1368,10 +1368,30 @@ async fn confirmed_clip_is_posted_to_discord_exactly_once_despite_a_429_and_rede
         .mount(&discord)
         .await;
     let target = format!("discord:{}/api/webhooks/1/SECRETTOKEN", discord.uri());
+    // The link back in chat is on for this channel: `clip: URL` through Send Chat Message.
+    Mock::given(method("GET"))
+        .and(path("/helix/users"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": [{"id": room_id(CHANNEL), "login": CHANNEL}]})),
+        )
+        .mount(&env.http)
+        .await;
+    let chat_lines = Timed {
+        at: Arc::default(),
+        template: ResponseTemplate::new(200)
+            .set_body_json(json!({"data": [{"message_id": "m1", "is_sent": true}]})),
+    };
+    Mock::given(method("POST"))
+        .and(path("/helix/chat/messages"))
+        .respond_with(chat_lines.clone())
+        .mount(&env.http)
+        .await;
     let file = env.dir.path().join("channels.json");
     std::fs::write(
         &file,
-        serde_json::to_vec(&json!([{ "channel": CHANNEL, "notify": [target] }])).unwrap(),
+        serde_json::to_vec(&json!([{ "channel": CHANNEL, "notify": [target], "chat_link": true }]))
+            .unwrap(),
     )
     .unwrap();
     seed_model(&env.dir.path().join("models"));
@@ -1431,7 +1451,16 @@ async fn confirmed_clip_is_posted_to_discord_exactly_once_despite_a_429_and_rede
     assert_eq!(posts.len(), 2, "one 429 then one post: {posts:?}");
     assert_eq!(ok[0].2["content"], "https://clips.twitch.tv/ClipOne");
     assert!(!ok[0].2.to_string().contains("/edit"));
-    assert_eq!(summary.alerts_delivered, 1);
+    // Discord and the chat line.
+    assert_eq!(summary.alerts_delivered, 2);
+    let lines = clipper_testkit::helix::requests_to(&env.http, "/helix/chat/messages").await;
+    assert_eq!(lines.len(), 1, "one chat line");
+    let line: Value = serde_json::from_slice(&lines[0].body).unwrap();
+    assert_eq!(
+        line,
+        json!({"broadcaster_id": room_id(CHANNEL), "sender_id": "42",
+               "message": "clip: https://clips.twitch.tv/ClipOne"})
+    );
     // Confirmation = the Get Clips answer that found the clip (the last one).
     let confirmed_at = *gets.at.lock().unwrap().last().unwrap();
     let first_try = posts[0].0 - confirmed_at;
@@ -1441,9 +1470,11 @@ async fn confirmed_clip_is_posted_to_discord_exactly_once_despite_a_429_and_rede
     let deliveries =
         std::fs::read_to_string(env.dir.path().join("recordings/deliveries.jsonl")).unwrap();
     assert!(!deliveries.contains("SECRETTOKEN"), "{deliveries}");
+    let chat_latency = chat_lines.at.lock().unwrap()[0] - confirmed_at;
     println!(
         "e2e alert: Discord requests={} (429 then 204), posts delivered=1, redeliveries after=2 → 0 posts; \
-         confirmation → first attempt {first_try} ms, → delivered post {latency} ms (Retry-After 1 s)",
+         confirmation → first attempt {first_try} ms, → delivered post {latency} ms (Retry-After 1 s); \
+         chat line `clip: URL` 1, {chat_latency} ms after confirmation",
         posts.len()
     );
 }

@@ -3,7 +3,9 @@
 //! on moto_server → score handler (models in S3, claims in DynamoDB) → delayed clip queue →
 //! clip handler with the real Helix client against a wiremock Helix that answers the first
 //! Create Clip with a 503 → DynamoDB clips table. The clip message is delivered twice; exactly
-//! one clip must come out. A channel added to the table while the relay runs is joined without
+//! one clip must come out — and, from the clips table's stream through the notify handler,
+//! exactly one Discord post with its URL (the first post answered 429, the stream batch handled
+//! twice). A channel added to the table while the relay runs is joined without
 //! a restart, and one disabled is left.
 //!
 //! Skips when `CLIPPER_TEST_AWS_ENDPOINT` is unset; `.ci/run` starts moto and sets it.
@@ -13,8 +15,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use clipper_functions::aws::{SqsQueueConfig, SqsWindowQueue};
+use clipper_functions::aws::{DynamoDeliveryLog, SqsQueueConfig, SqsWindowQueue};
+use clipper_functions::handlers::notify::{stream_batch, NotifyHandler};
 use clipper_functions::local::MemoryTokenStore;
+use clipper_functions::notify::{Notifier, NotifyConfig, NotifyTarget};
 use clipper_functions::record::ClipStatus;
 use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore};
 use clipper_functions::twitch::auth::{Secret, TwitchCredentials};
@@ -22,6 +26,7 @@ use clipper_functions::twitch::HelixClient;
 use clipper_relay::live::run::{run_with, RunConfig};
 use clipper_testkit::helix::{self, create_clip, error, found, get_clips};
 use clipper_testkit::loopback::{privmsg, room_id, Chatter, LoopbackIrc};
+use clipper_testkit::stream::StreamReader;
 use clipper_testkit::{esm, moto};
 use wiremock::MockServer;
 
@@ -197,6 +202,84 @@ async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
         .filter(|q| q.method.as_str() == "POST")
         .count();
     assert_eq!(posts, 2, "503, then one clip created");
+
+    // ---- and the chain ends in one Discord post: clips table stream → notify function ----
+    // The channel's Discord target answers the first post with 429 (Retry-After: 1); the
+    // stream's confirmed record is handled twice (a redelivery).
+    let discord = MockServer::start().await;
+    let hook: Arc<std::sync::Mutex<Vec<(Instant, u16, serde_json::Value)>>> = Arc::default();
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/api/webhooks/7/relay"))
+        .respond_with(RateLimitedOnce(hook.clone()))
+        .mount(&discord)
+        .await;
+    let mut hype = channels
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.channel == CH)
+        .unwrap();
+    hype.notify =
+        vec![
+            NotifyTarget::parse(&format!("discord:{}/api/webhooks/7/relay", discord.uri()))
+                .unwrap(),
+        ];
+    channels.put(&hype).await.unwrap();
+    let deliveries = moto::unique("relay-deliveries");
+    moto::table(&aws, &deliveries, "delivery_key").await;
+    let notify = NotifyHandler::new(
+        Notifier::new(
+            DynamoDeliveryLog::new(aws.dynamodb.clone(), &deliveries),
+            NotifyConfig::default(),
+        )
+        .unwrap(),
+        stack.channels(),
+        Vec::new(),
+    );
+    let endpoint = std::env::var("CLIPPER_TEST_AWS_ENDPOINT").unwrap();
+    let mut stream = StreamReader::open(&endpoint, &aws.dynamodb, &stack.clips_table).await;
+    let (event, on_stream) = stream.confirmed_event().await;
+    let batch = stream_batch(&event);
+    assert!(
+        !batch.records.is_empty(),
+        "no confirmed record among {on_stream}"
+    );
+    let t = Instant::now();
+    assert!(notify.handle(&batch).await.failed.is_empty());
+    let took = t.elapsed();
+    assert!(notify.handle(&batch).await.failed.is_empty());
+    let hook = hook.lock().unwrap().clone();
+    let ok: Vec<_> = hook.iter().filter(|h| h.1 < 300).collect();
+    assert_eq!(ok.len(), 1, "exactly one Discord post: {hook:?}");
+    assert_eq!(hook.len(), 2, "429, then the post; none for the redelivery");
+    assert_eq!(ok[0].2["content"], "https://clips.twitch.tv/ServerlessClip");
+    assert!(hook[1].0 - hook[0].0 >= Duration::from_millis(990));
+    println!(
+        "serverless alert: Discord requests {} (429, 204), posts 1 for a batch handled twice; notify handler to the delivered post {took:?}",
+        hook.len()
+    );
+}
+
+/// A Discord webhook answering 429 (`Retry-After: 1`) first, then 204.
+struct RateLimitedOnce(Arc<std::sync::Mutex<Vec<(Instant, u16, serde_json::Value)>>>);
+
+impl wiremock::Respond for RateLimitedOnce {
+    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let mut seen = self.0.lock().unwrap();
+        let status = if seen.is_empty() { 429 } else { 204 };
+        seen.push((
+            Instant::now(),
+            status,
+            serde_json::from_slice(&req.body).unwrap_or_default(),
+        ));
+        let t = wiremock::ResponseTemplate::new(status);
+        if status == 429 {
+            t.insert_header("Retry-After", "1")
+        } else {
+            t
+        }
+    }
 }
 
 fn drill_env(name: &str, default: u64) -> u64 {
@@ -267,7 +350,10 @@ async fn an_sqs_outage_loses_no_window() {
     ));
     let names: Vec<&str> = chans.iter().map(String::as_str).collect();
     // Joins are paced as Twitch limits them (20 per 10 s).
-    assert!(irc.wait_joined(&names, Duration::from_secs(30 + n_channels as u64)).await);
+    assert!(
+        irc.wait_joined(&names, Duration::from_secs(30 + n_channels as u64))
+            .await
+    );
     let chatting = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let chatter = tokio::spawn({
         let chatting = chatting.clone();

@@ -217,7 +217,7 @@ impl MomentClaims for DynamoClaims {
 }
 
 /// Channel settings: one item per channel (`channel`, `enabled`, `threshold`, `cooldown_ms`,
-/// `webhook_url`, `notify` (list of targets), `notify_failures`, `notify_dry_run`).
+/// `webhook_url`, `notify` (list of targets), `notify_failures`, `notify_dry_run`, `chat_link`, `digest`).
 #[derive(Debug, Clone)]
 pub struct DynamoChannelStore {
     client: aws_sdk_dynamodb::Client,
@@ -262,6 +262,8 @@ impl DynamoChannelStore {
         };
         c.notify_failures = flag("notify_failures");
         c.notify_dry_run = flag("notify_dry_run");
+        c.chat_link = flag("chat_link");
+        c.digest = flag("digest");
         Some(c)
     }
 }
@@ -315,6 +317,12 @@ impl ChannelStore for DynamoChannelStore {
         }
         if c.notify_dry_run {
             req = req.item("notify_dry_run", AttributeValue::Bool(true));
+        }
+        if c.chat_link {
+            req = req.item("chat_link", AttributeValue::Bool(true));
+        }
+        if c.digest {
+            req = req.item("digest", AttributeValue::Bool(true));
         }
         metrics::add(&COUNTS.ddb_write, 1);
         req.send()

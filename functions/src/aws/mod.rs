@@ -11,6 +11,8 @@
 //! | [`crate::roles::ClipScheduler`] | [`SqsClipScheduler`] | SQS `SendMessage` with `DelaySeconds` |
 //! | [`crate::notify::DeliveryLog`] | [`DynamoDeliveryLog`] | DynamoDB deliveries table, conditional put |
 //! | [`crate::roles::TokenStore`] | [`SecretsManagerTokenStore`] | Secrets Manager + a DynamoDB lease |
+//! | [`crate::notify::MessageSender`] (SMS) | [`SnsSmsSender`] | SNS `Publish` to a phone number |
+//! | [`crate::notify::MessageSender`] (email) | [`SesEmailSender`] | SES v2 `SendEmail`, simple content |
 //!
 //! [`AwsConfig::from_env`] builds the clients; an endpoint override (`AWS_ENDPOINT_URL`, as
 //! aws-config reads it, or `CLIPPER_AWS_ENDPOINT`) points everything at an AWS-compatible server
@@ -18,12 +20,14 @@
 
 mod deliveries;
 mod dynamo;
+mod messages;
 mod s3;
 mod secrets;
 mod sqs;
 
 pub use deliveries::DynamoDeliveryLog;
 pub use dynamo::{DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, LeaseGuard};
+pub use messages::{AwsEmail, SesEmailSender, SesSettings, SnsSettings, SnsSmsSender};
 pub use s3::{S3ModelStore, S3WindowArchive};
 pub use secrets::SecretsManagerTokenStore;
 pub use sqs::{QueueStats, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue};
@@ -40,6 +44,12 @@ pub struct AwsConfig {
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// SMS alerts ([`SnsSmsSender`]).
+    pub sns: aws_sdk_sns::Client,
+    /// Email alerts on AWS ([`SesEmailSender`]).
+    pub ses: aws_sdk_sesv2::Client,
+    /// Where the clients get their credentials (`None`: none configured at all).
+    credentials: Option<aws_sdk_sns::config::SharedCredentialsProvider>,
 }
 
 impl AwsConfig {
@@ -61,6 +71,13 @@ impl AwsConfig {
         }
         let shared = loader.load().await;
         let path_style = endpoint.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        Self::from_shared(&shared, path_style)
+    }
+
+    /// Clients from a loaded shared config (S3 with path-style addressing when asked: local
+    /// servers need it).
+    pub fn from_shared(shared: &aws_config::SdkConfig, path_style: bool) -> Self {
+        let shared = shared.clone();
         let s3 = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(path_style)
             .build();
@@ -69,6 +86,25 @@ impl AwsConfig {
             sqs: aws_sdk_sqs::Client::new(&shared),
             dynamodb: aws_sdk_dynamodb::Client::new(&shared),
             secrets: aws_sdk_secretsmanager::Client::new(&shared),
+            sns: aws_sdk_sns::Client::new(&shared),
+            ses: aws_sdk_sesv2::Client::new(&shared),
+            credentials: shared.credentials_provider(),
+        }
+    }
+
+    /// Whether AWS credentials can be found (environment, profile, container or instance
+    /// role): the credential chain is asked once.
+    pub async fn has_credentials(&self) -> bool {
+        use aws_sdk_sns::config::ProvideCredentials;
+        let Some(p) = &self.credentials else {
+            return false;
+        };
+        match p.provide_credentials().await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::info!(error = %e, "no AWS credentials found");
+                false
+            }
         }
     }
 }

@@ -7,7 +7,11 @@
 //! clip records, so the same handler also reads an SQS queue of clip records. A record whose
 //! alert failed in a way a retry may fix is reported in the [`BatchOutcome`] (partial batch
 //! failures); after the mapping's retries the stream sends it to the DLQ.
+//!
+//! The same function is invoked once a day by an EventBridge schedule ([`is_schedule`]): it
+//! then sends the daily digests of the day before ([`NotifyHandler::digest`]).
 
+use crate::notify::digest::{send_digests, DigestReport};
 use crate::notify::{
     targets_for, AlertKind, DeliveryLog, MessageSender, Notifier, NotifyTarget, Outcome,
 };
@@ -68,6 +72,27 @@ impl<D: DeliveryLog, M: MessageSender, C: ChannelStore> NotifyHandler<D, M, C> {
         );
         BatchOutcome::failing(failed)
     }
+}
+
+impl<D: DeliveryLog, M: MessageSender, C: ChannelStore> NotifyHandler<D, M, C> {
+    /// The daily digest of `date` ([`crate::notify::digest::send_digests`]) over this
+    /// handler's notifier, channels and default targets: the scheduled invocation.
+    pub async fn digest<S: crate::roles::ClipStore>(
+        &self,
+        clips: &S,
+        date: chrono::NaiveDate,
+    ) -> crate::Result<DigestReport> {
+        send_digests(&self.notifier, &self.channels, clips, &self.defaults, date).await
+    }
+}
+
+/// Whether a Lambda event is the daily schedule (EventBridge `Scheduled Event`) rather than
+/// a stream batch.
+pub fn is_schedule(event: &serde_json::Value) -> bool {
+    event.get("Records").is_none()
+        && (event.get("source").and_then(serde_json::Value::as_str) == Some("aws.events")
+            || event.get("detail-type").and_then(serde_json::Value::as_str)
+                == Some("Scheduled Event"))
 }
 
 /// The clip record in a queue record's body; a body that does not decode is logged and

@@ -12,11 +12,35 @@ fn colour(kind: AlertKind) -> u32 {
         AlertKind::Confirmed => 0x9146FF,
         AlertKind::WouldClip => 0x808080,
         AlertKind::Failed => 0xE74C3C,
+        AlertKind::Digest => 0x9146FF,
     }
+}
+
+/// A digest: the headline and one line per clip in `content` (Discord unfurls the first
+/// links), cut to Discord's 2000 characters with a count of the clips left out.
+fn digest(a: &Alert) -> Value {
+    let mut content = a.headline();
+    let lines = super::payload::digest_lines(a);
+    for (i, l) in lines.iter().enumerate() {
+        let more = format!("\n… and {} more", lines.len() - i);
+        if content.chars().count() + 1 + l.chars().count() + more.chars().count() > 2000 {
+            content.push_str(&more);
+            break;
+        }
+        content.push('\n');
+        content.push_str(l);
+    }
+    json!({
+        "content": content,
+        "allowed_mentions": {"parse": []},
+    })
 }
 
 /// The JSON body of the webhook call.
 pub fn payload(a: &Alert) -> Value {
+    if a.kind == AlertKind::Digest {
+        return digest(a);
+    }
     let mut fields = vec![
         json!({"name": "Channel", "value": truncate(&a.channel, 100), "inline": true}),
         json!({"name": "Trigger", "value": truncate(&a.trigger, 100), "inline": true}),
@@ -62,6 +86,7 @@ mod tests {
             score: 0.912,
             at_ms: 0,
             error: None,
+            clips: Vec::new(),
         }
     }
 

@@ -149,18 +149,10 @@ impl SmtpSender {
             Ok(m) => m,
             Err(_) => return Attempt::Refused("not a valid email address".into()),
         };
-        let subject = match alert.kind {
-            AlertKind::Confirmed => format!(
-                "New clip on {}: {}",
-                alert.channel,
-                truncate(&alert.title, 80)
-            ),
-            _ => alert.headline(),
-        };
         let msg = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject)
+            .subject(subject(alert))
             .multipart(
                 MultiPart::alternative()
                     .singlepart(
@@ -205,6 +197,18 @@ impl<M: MessageSender> MessageSender for Option<M> {
     }
 }
 
+/// The subject line (SMTP and SES alike): the channel and the clip's title.
+pub fn subject(alert: &Alert) -> String {
+    match alert.kind {
+        AlertKind::Confirmed => format!(
+            "New clip on {}: {}",
+            alert.channel,
+            truncate(&alert.title, 80)
+        ),
+        _ => alert.headline(),
+    }
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -216,6 +220,21 @@ fn esc(s: &str) -> String {
 pub fn html(a: &Alert) -> String {
     let mut h = String::from("<!doctype html><html><body>");
     h.push_str(&format!("<p><strong>{}</strong></p>", esc(&a.headline())));
+    if a.kind == AlertKind::Digest {
+        h.push_str("<ul>");
+        for c in &a.clips {
+            h.push_str(&format!(
+                "<li><a href=\"{}\">{}</a> ({}, score {:.2}, {})</li>",
+                esc(&c.url),
+                esc(&truncate(&c.title, 200)),
+                esc(&c.trigger),
+                c.score,
+                rfc3339(c.at_ms)
+            ));
+        }
+        h.push_str("</ul></body></html>");
+        return h;
+    }
     match &a.url {
         Some(u) => h.push_str(&format!(
             "<p><a href=\"{}\">{}</a></p>",

@@ -6,13 +6,18 @@
 //! | what an alert says; plain text | [`payload`] |
 //! | Discord / Slack bodies | [`discord`], [`slack`] |
 //! | email over SMTP (`lettre`) | [`email`] |
+//! | the link back in chat (Helix Send Chat Message) | [`chat`] |
+//! | the daily digest (the day's confirmed clips, once a day per target) | [`digest`] |
 //! | exactly-once delivery record (role + local JSONL adapter) | [`delivery`] |
 //! | sending, retries, rate limits, disabling dead webhooks | [`Notifier`] |
 //!
-//! Email and SMS go through a [`MessageSender`] (SMTP / SES / SNS adapters); without one
-//! they are reported as not configured, with a message saying what to set.
+//! Email and SMS go through a [`MessageSender`] (SMTP here; SES and SNS in `crate::aws`,
+//! combined with [`Messages`]); without one they are reported as not configured, with a
+//! message saying what to set.
 
+pub mod chat;
 pub mod delivery;
+pub mod digest;
 pub mod discord;
 pub mod email;
 pub mod payload;
@@ -25,7 +30,7 @@ use std::time::{Duration, Instant};
 
 pub use delivery::{Claim, DeliveryKey, DeliveryLog, JsonlDeliveryLog};
 pub use email::{SmtpSender, SmtpSettings, SmtpTls};
-pub use payload::{Alert, AlertKind};
+pub use payload::{Alert, AlertKind, DigestItem};
 pub use target::{NotifyTarget, TargetKind};
 
 use crate::record::ClipRecord;
@@ -48,6 +53,10 @@ pub struct NotifyConfig {
     pub slack_interval: Duration,
     /// Per HTTP request. Default 10 s.
     pub timeout: Duration,
+    /// The link back in chat is public to every viewer: at most one `clip: URL` line per
+    /// channel per this interval, so a run of clips does not flood the chat (and Twitch drops
+    /// a repeated message within 30 s anyway). Later lines wait their turn. Default 30 s.
+    pub chat_interval: Duration,
 }
 
 impl Default for NotifyConfig {
@@ -59,6 +68,7 @@ impl Default for NotifyConfig {
             max_retry_after: Duration::from_secs(120),
             slack_interval: Duration::from_millis(1100),
             timeout: Duration::from_secs(10),
+            chat_interval: Duration::from_secs(30),
         }
     }
 }
@@ -81,7 +91,8 @@ pub enum Attempt {
     Unsupported(String),
 }
 
-/// Sends email and SMS (SMTP, SES, SNS). Webhooks are sent by the [`Notifier`] itself.
+/// Sends email, SMS and chat lines (SMTP, SES, SNS, Helix). Webhooks are sent by the
+/// [`Notifier`] itself.
 pub trait MessageSender: Send + Sync {
     fn send(&self, target: &NotifyTarget, alert: &Alert) -> impl Future<Output = Attempt> + Send;
 }
@@ -93,10 +104,31 @@ pub struct NoMessages;
 impl MessageSender for NoMessages {
     async fn send(&self, target: &NotifyTarget, _: &Alert) -> Attempt {
         Attempt::Unsupported(match target.kind() {
-            TargetKind::Email => "email alerts need SMTP settings (CLIPPER_SMTP_HOST, CLIPPER_SMTP_FROM, …); SES is not wired yet".into(),
-            TargetKind::Sms => "SMS alerts need SNS, which this build does not wire yet: SMS targets are stored but not sent".into(),
+            TargetKind::Email => "email alerts need SMTP settings (CLIPPER_SMTP_HOST, CLIPPER_SMTP_FROM, …), or SES_FROM on AWS: not sent".into(),
+            TargetKind::Sms => "SMS alerts go through Amazon SNS and need AWS credentials and a region (and a build with the `aws` feature): not sent".into(),
+            TargetKind::Chat => "the link back in chat needs a Twitch user token with the user:write:chat scope: not sent".into(),
             k => format!("{k} is sent over HTTP, not by a message sender"),
         })
+    }
+}
+
+/// Email through `E`, SMS through `S`, the chat line through `C` (any may be an `Option`:
+/// `None` answers "not configured", saying what to set).
+#[derive(Debug, Clone, Default)]
+pub struct Messages<E, S, C = NoMessages> {
+    pub email: E,
+    pub sms: S,
+    pub chat: C,
+}
+
+impl<E: MessageSender, S: MessageSender, C: MessageSender> MessageSender for Messages<E, S, C> {
+    async fn send(&self, target: &NotifyTarget, alert: &Alert) -> Attempt {
+        match target.kind() {
+            TargetKind::Email => self.email.send(target, alert).await,
+            TargetKind::Sms => self.sms.send(target, alert).await,
+            TargetKind::Chat => self.chat.send(target, alert).await,
+            _ => NoMessages.send(target, alert).await,
+        }
     }
 }
 
@@ -151,6 +183,7 @@ pub fn targets_for(
         (AlertKind::Confirmed, _) => true,
         (AlertKind::WouldClip, Some(c)) => c.notify_dry_run,
         (AlertKind::Failed, Some(c)) => c.notify_failures,
+        (AlertKind::Digest, Some(c)) => c.digest,
         _ => false,
     };
     if !wanted {
@@ -167,11 +200,16 @@ pub fn targets_for(
             }
         });
     let own = channel.map(|c| c.notify.as_slice()).unwrap_or_default();
+    // The link back in chat: confirmed clips only, and only where the channel opted in.
+    let chat = channel
+        .filter(|c| c.chat_link && kind == AlertKind::Confirmed)
+        .map(|c| NotifyTarget::Chat(c.channel.clone()));
     for t in own
         .iter()
         .cloned()
         .chain(legacy)
         .chain(defaults.iter().cloned())
+        .chain(chat)
     {
         if !out.contains(&t) {
             out.push(t);
@@ -341,7 +379,7 @@ impl<D: DeliveryLog, M: MessageSender> Notifier<D, M> {
             let result = match target {
                 NotifyTarget::Discord(url) => self.post(url, &discord::payload(alert)).await,
                 NotifyTarget::Slack(url) => self.post(url, &slack::payload(alert)).await,
-                NotifyTarget::Email(_) | NotifyTarget::Sms(_) => {
+                NotifyTarget::Email(_) | NotifyTarget::Sms(_) | NotifyTarget::Chat(_) => {
                     self.messages.send(target, alert).await
                 }
             };
@@ -398,11 +436,16 @@ impl<D: DeliveryLog, M: MessageSender> Notifier<D, M> {
                 _ => break,
             }
         }
-        if target.kind() == TargetKind::Slack {
-            self.not_before.lock().await.insert(
-                target_id.to_owned(),
-                Instant::now() + self.cfg.slack_interval,
-            );
+        let spacing = match target.kind() {
+            TargetKind::Slack => Some(self.cfg.slack_interval),
+            TargetKind::Chat => Some(self.cfg.chat_interval),
+            _ => None,
+        };
+        if let Some(every) = spacing {
+            self.not_before
+                .lock()
+                .await
+                .insert(target_id.to_owned(), Instant::now() + every);
         }
     }
 

@@ -14,6 +14,9 @@ pub enum AlertKind {
     WouldClip,
     /// A clip attempt failed for good (only when the channel asks for it).
     Failed,
+    /// The day's confirmed clips of a channel, once a day (only when the channel asks for
+    /// it; [`super::digest`]).
+    Digest,
 }
 
 impl AlertKind {
@@ -34,6 +37,7 @@ impl AlertKind {
             AlertKind::Confirmed => "clip",
             AlertKind::WouldClip => "would_clip",
             AlertKind::Failed => "failed",
+            AlertKind::Digest => "digest",
         }
     }
 }
@@ -55,6 +59,18 @@ pub struct Alert {
     pub at_ms: Millis,
     /// Why the clip failed (Failed only).
     pub error: Option<String>,
+    /// The day's clips, oldest first (Digest only).
+    pub clips: Vec<DigestItem>,
+}
+
+/// One clip of a daily digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestItem {
+    pub title: String,
+    pub url: String,
+    pub trigger: String,
+    pub score: f64,
+    pub at_ms: Millis,
 }
 
 impl Alert {
@@ -70,6 +86,7 @@ impl Alert {
             score: r.score,
             at_ms: r.peak_ms,
             error: r.error.clone(),
+            clips: Vec::new(),
         }
     }
 
@@ -87,13 +104,51 @@ impl Alert {
                 rfc3339(self.at_ms)
             ),
             AlertKind::Failed => format!("Clip on {} failed", self.channel),
+            AlertKind::Digest => format!(
+                "{} clip{} on {} on {}",
+                self.clips.len(),
+                if self.clips.len() == 1 { "" } else { "s" },
+                self.channel,
+                day(self.at_ms)
+            ),
         }
     }
 }
 
-/// Plain text (SMS, email text part): the headline, then title and trigger.
+/// Unix ms → `YYYY-MM-DD` (UTC).
+pub fn day(ms: Millis) -> String {
+    crate::clock::utc_string(ms, chrono::SecondsFormat::Secs)
+        .chars()
+        .take(10)
+        .collect()
+}
+
+/// The digest's list, one clip a line: `- title (trigger, score 0.87) URL`.
+pub fn digest_lines(a: &Alert) -> Vec<String> {
+    a.clips
+        .iter()
+        .map(|c| {
+            format!(
+                "- {} ({}, score {:.2}) {}",
+                truncate(&c.title, 100),
+                c.trigger,
+                c.score,
+                c.url
+            )
+        })
+        .collect()
+}
+
+/// Plain text (email text part): the headline, then title and trigger (a digest: the list).
 pub fn text(a: &Alert, with_edit_url: bool) -> String {
     let mut s = a.headline();
+    if a.kind == AlertKind::Digest {
+        for l in digest_lines(a) {
+            s.push('\n');
+            s.push_str(&l);
+        }
+        return s;
+    }
     s.push_str(&format!(
         "\n\"{}\" - {} (score {:.2}) at {}",
         truncate(&a.title, 200),
@@ -110,6 +165,19 @@ pub fn text(a: &Alert, with_edit_url: bool) -> String {
         }
     }
     s
+}
+
+/// The SMS: one short line with the link (never the edit URL), e.g.
+/// `New clip on hypechan: https://clips.twitch.tv/…`. The channel name is at most 25
+/// characters (Twitch logins) and clip URLs about 80, so it fits one 160-character SMS.
+pub fn sms(a: &Alert) -> String {
+    match (a.kind, a.clips.first()) {
+        // `3 clips on hypechan on 2026-11-24, first: URL`
+        (AlertKind::Digest, Some(first)) => {
+            truncate(&format!("{}, first: {}", a.headline(), first.url), 300)
+        }
+        _ => truncate(&a.headline(), 300),
+    }
 }
 
 /// At most `max` characters, with an ellipsis when cut.

@@ -13,8 +13,40 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A digest: `text` is the headline; a section lists the linked titles (at most 40, Slack's
+/// section text is capped at 3000 characters).
+fn digest(a: &Alert) -> Value {
+    let mut list = String::new();
+    for (i, c) in a.clips.iter().enumerate() {
+        let line = format!(
+            "• <{}|{}> ({}, score {:.2})\n",
+            c.url,
+            esc(&truncate(&c.title, 80)),
+            esc(&c.trigger),
+            c.score
+        );
+        if i >= 40 || list.len() + line.len() > 2800 {
+            list.push_str(&format!("… and {} more", a.clips.len() - i));
+            break;
+        }
+        list.push_str(&line);
+    }
+    let h = esc(&a.headline());
+    json!({
+        "text": h,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": format!("*{h}*")}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": list.trim_end()}}
+        ],
+        "unfurl_links": false,
+    })
+}
+
 /// The JSON body of the webhook call.
 pub fn payload(a: &Alert) -> Value {
+    if a.kind == AlertKind::Digest {
+        return digest(a);
+    }
     let title = esc(&truncate(&a.title, 200));
     let (text, section) = match (a.kind, &a.url) {
         (AlertKind::Confirmed, Some(url)) => (
@@ -64,6 +96,7 @@ mod tests {
             score: 0.5,
             at_ms: 0,
             error: None,
+            clips: Vec::new(),
         };
         let p = payload(&a);
         assert_eq!(

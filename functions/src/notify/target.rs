@@ -20,6 +20,10 @@ pub enum NotifyTarget {
     Email(String),
     /// A phone number in E.164 form (SNS).
     Sms(String),
+    /// The channel's own chat (Helix Send Chat Message, `clip: URL`). Never parsed from a
+    /// `--notify` list: added by [`super::targets_for`] only for a channel whose `chat_link` is
+    /// on (the login, lower case).
+    Chat(String),
 }
 
 /// The kind of a target, for logs and metrics.
@@ -30,6 +34,7 @@ pub enum TargetKind {
     Slack,
     Email,
     Sms,
+    Chat,
 }
 
 impl std::fmt::Display for TargetKind {
@@ -39,6 +44,7 @@ impl std::fmt::Display for TargetKind {
             TargetKind::Slack => "slack",
             TargetKind::Email => "email",
             TargetKind::Sms => "sms",
+            TargetKind::Chat => "chat",
         })
     }
 }
@@ -157,13 +163,17 @@ impl NotifyTarget {
             NotifyTarget::Slack(_) => TargetKind::Slack,
             NotifyTarget::Email(_) => TargetKind::Email,
             NotifyTarget::Sms(_) => TargetKind::Sms,
+            NotifyTarget::Chat(_) => TargetKind::Chat,
         }
     }
 
     /// Whether anyone with the link may read what is posted (webhooks): such targets never
     /// get the clip's edit URL.
     pub fn is_public(&self) -> bool {
-        matches!(self, NotifyTarget::Discord(_) | NotifyTarget::Slack(_))
+        matches!(
+            self,
+            NotifyTarget::Discord(_) | NotifyTarget::Slack(_) | NotifyTarget::Chat(_)
+        )
     }
 
     /// The full target, secret included: for the sender and the store only.
@@ -173,6 +183,7 @@ impl NotifyTarget {
             NotifyTarget::Slack(u) => format!("slack:{u}"),
             NotifyTarget::Email(a) => format!("email:{a}"),
             NotifyTarget::Sms(n) => format!("sms:{n}"),
+            NotifyTarget::Chat(c) => format!("chat:{c}"),
         }
     }
 
@@ -221,6 +232,7 @@ impl std::fmt::Display for NotifyTarget {
                     .collect();
                 write!(f, "sms:+…{tail}")
             }
+            NotifyTarget::Chat(c) => write!(f, "chat:#{c}"),
         }
     }
 }

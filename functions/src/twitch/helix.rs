@@ -123,6 +123,25 @@ struct Data<T> {
     data: Vec<T>,
 }
 
+/// What Send Chat Message answered.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ChatSent {
+    #[serde(default)]
+    pub message_id: String,
+    pub is_sent: bool,
+    #[serde(default)]
+    pub drop_reason: Option<ChatDropReason>,
+}
+
+/// Why Twitch dropped a chat message (`msg_duplicate`, `msg_rejected`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ChatDropReason {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
 #[derive(Deserialize)]
 struct UserRow {
     id: String,
@@ -304,16 +323,34 @@ impl<S: TokenStore> HelixClient<S> {
         query: &[(&str, &str)],
         auth: Auth,
     ) -> HResult<Response> {
+        self.call_with(operation, method, path, query, None, auth)
+            .await
+    }
+
+    /// [`Self::call`] with an optional JSON body.
+    async fn call_with(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+        auth: Auth,
+    ) -> HResult<Response> {
         let url = join_url(&self.config.helix_base, path);
         let mut retried = false;
         loop {
             let (token, used) = self.bearer(auth).await?;
-            let resp = self
+            let mut req = self
                 .http
                 .request(method.clone(), &url)
                 .query(query)
                 .header("Client-Id", &self.config.client_id)
-                .bearer_auth(token.expose())
+                .bearer_auth(token.expose());
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req
                 .send()
                 .await
                 .map_err(|source| HelixError::Transport { operation, source })?;
@@ -504,6 +541,52 @@ impl<S: TokenStore> HelixClient<S> {
             }
             _ => Err(status_error(OP, resp).await),
         }
+    }
+
+    /// Send Chat Message (`POST /chat/messages`, user token with `user:write:chat`): `message`
+    /// in the chat of `broadcaster_id`, sent as the token's user. Twitch may accept the call
+    /// and still drop the message (AutoMod, duplicate within 30 s, channel settings):
+    /// [`ChatSent::is_sent`] says which, with the reason. Status mapping: 400 →
+    /// [`HelixError::BadRequest`]; 401 → refresh once, then [`HelixError::Unauthorized`]; 403
+    /// (the user may not chat there, or the token lacks the scope) → [`HelixError::Status`];
+    /// 429 → [`HelixError::RateLimited`]; 5xx → [`HelixError::Server`].
+    pub async fn send_chat_message(
+        &self,
+        broadcaster_id: &str,
+        message: &str,
+    ) -> HResult<ChatSent> {
+        const OP: &str = "send chat message";
+        let user = self.user.as_ref().ok_or(HelixError::MissingCredentials(
+            "user access token (user:write:chat)",
+        ))?;
+        let sender_id = user.user_id().await?;
+        let body = serde_json::json!({
+            "broadcaster_id": broadcaster_id,
+            "sender_id": sender_id,
+            "message": message,
+        });
+        let resp = self
+            .call_with(
+                OP,
+                Method::POST,
+                "chat/messages",
+                &[],
+                Some(&body),
+                Auth::User,
+            )
+            .await?;
+        if !resp.status().is_success() {
+            return Err(status_error(OP, resp).await);
+        }
+        decode::<Data<ChatSent>>(OP, resp)
+            .await?
+            .data
+            .into_iter()
+            .next()
+            .ok_or(HelixError::Status {
+                status: 200,
+                message: "Send Chat Message answered without a result".into(),
+            })
     }
 
     /// Get Clips by id (100 per call). Clips that do not exist (yet) are absent.

@@ -32,7 +32,10 @@ pub use auth::{
 };
 pub use emotes::{EmoteCatalog, EmoteList, EmoteProvider, EmoteProviders, RefreshOutcome};
 pub use error::HelixError;
-pub use helix::{ClipInfo, CreatedClip, HelixClient, HelixConfig, StreamInfo, StreamsBy};
+pub use helix::{
+    ChatDropReason, ChatSent, ClipInfo, CreatedClip, HelixClient, HelixConfig, StreamInfo,
+    StreamsBy,
+};
 
 /// `base` + `/` + `path`, keeping any path the base already has (`https://proxy/helix` +
 /// `clips` → `https://proxy/helix/clips`).

@@ -28,6 +28,11 @@ pub const REGION: &str = "us-east-1";
 /// Actions AWS grants only on resource `*` (no resource-level permissions).
 pub const STAR_ONLY: &[&str] = &["dynamodb:ListStreams"];
 
+/// Actions that may be granted with `NotResource` (all but some resources): `sns:Publish`
+/// straight to a phone number has no resource ARN to name, so the statement excludes every
+/// topic and endpoint instead.
+pub const NOT_RESOURCE_OK: &[&str] = &["sns:Publish"];
+
 /// A moto_server of one test, on a free loopback port; killed on drop.
 #[derive(Debug)]
 pub struct PrivateMoto {
@@ -123,16 +128,7 @@ impl PrivateMoto {
             .credentials_provider(creds)
             .load()
             .await;
-        AwsConfig {
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&shared)
-                    .force_path_style(true)
-                    .build(),
-            ),
-            sqs: aws_sdk_sqs::Client::new(&shared),
-            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
-            secrets: aws_sdk_secretsmanager::Client::new(&shared),
-        }
+        AwsConfig::from_shared(&shared, true)
     }
 
     /// An IAM Query API call; moto routes it by the credential scope, and does not check the
@@ -251,6 +247,70 @@ impl Resolver {
             }
         }
         r
+    }
+
+    /// Evaluates the template's `Conditions` (`Fn::Equals`, `Not`, `And`, `Or`, `Condition`)
+    /// from the parameter values in `refs`; conditions the test set already are kept.
+    pub fn eval_conditions(&mut self, template: &Template) {
+        let Some(Yaml::Mapping(conds)) = template.doc.get("Conditions") else {
+            return;
+        };
+        let defs: BTreeMap<String, Yaml> = conds
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone())))
+            .collect();
+        let names: Vec<String> = defs.keys().cloned().collect();
+        for name in names {
+            let v = self.condition(&name, &defs, 0);
+            self.conditions.entry(name).or_insert(v);
+        }
+    }
+
+    fn condition(&self, name: &str, defs: &BTreeMap<String, Yaml>, depth: u32) -> bool {
+        if let Some(v) = self.conditions.get(name) {
+            return *v;
+        }
+        assert!(depth < 32, "condition {name}: too deep");
+        let def = defs
+            .get(name)
+            .unwrap_or_else(|| panic!("condition {name}: not in the template"));
+        self.truth(def, defs, depth + 1)
+    }
+
+    fn truth(&self, v: &Yaml, defs: &BTreeMap<String, Yaml>, depth: u32) -> bool {
+        let (name, arg) = match v {
+            Yaml::Tagged(t) => (
+                t.tag.to_string().trim_start_matches('!').to_string(),
+                &t.value,
+            ),
+            Yaml::Mapping(m) if m.len() == 1 => {
+                let (k, a) = m.iter().next().expect("one entry");
+                let k = k.as_str().unwrap_or_default();
+                (k.strip_prefix("Fn::").unwrap_or(k).to_string(), a)
+            }
+            other => panic!("condition value {other:?}"),
+        };
+        let items = || match arg {
+            Yaml::Sequence(p) => p.clone(),
+            other => vec![other.clone()],
+        };
+        match name.as_str() {
+            "Equals" => {
+                let p = items();
+                let text = |x: &Yaml| {
+                    self.resolve(x).map(|j| match j {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+                };
+                text(&p[0]) == text(&p[1])
+            }
+            "Not" => !self.truth(&items()[0], defs, depth),
+            "And" => items().iter().all(|c| self.truth(c, defs, depth)),
+            "Or" => items().iter().any(|c| self.truth(c, defs, depth)),
+            "Condition" => self.condition(arg.as_str().expect("condition name"), defs, depth),
+            other => panic!("condition function {other} is not modelled"),
+        }
     }
 
     /// Resolves a template value to JSON; `None` is `AWS::NoValue`.
@@ -401,6 +461,8 @@ pub struct Statement {
     pub effect: String,
     pub actions: Vec<String>,
     pub resources: Vec<String>,
+    /// `NotResource`: everything but these (SMS publishes, which have no resource to name).
+    pub not_resources: Vec<String>,
     pub condition: Option<Value>,
 }
 
@@ -463,6 +525,7 @@ impl Template {
                         .into(),
                     actions: list("Action"),
                     resources: list("Resource"),
+                    not_resources: list("NotResource"),
                     condition: s.get("Condition").cloned(),
                 });
             }
@@ -540,6 +603,20 @@ pub fn lint(function: &str, stmts: &[Statement]) -> Vec<String> {
                 problems.push(format!("{function}/{}: action {a}", s.sid));
             }
         }
+        if !s.not_resources.is_empty()
+            && !s
+                .actions
+                .iter()
+                .all(|a| NOT_RESOURCE_OK.contains(&a.as_str()))
+        {
+            problems.push(format!(
+                "{function}/{}: NotResource for {:?}",
+                s.sid, s.actions
+            ));
+        }
+        if s.resources.is_empty() && s.not_resources.is_empty() {
+            problems.push(format!("{function}/{}: no resource", s.sid));
+        }
         let star_ok = s.actions.iter().all(|a| STAR_ONLY.contains(&a.as_str()));
         for r in &s.resources {
             if r == "*" && !star_ok {
@@ -608,6 +685,7 @@ mod tests {
             effect: "Allow".into(),
             actions: actions.iter().map(|a| a.to_string()).collect(),
             resources: resources.iter().map(|a| a.to_string()).collect(),
+            not_resources: Vec::new(),
             condition: None,
         };
         assert_eq!(lint("f", &[s(&["dynamodb:ListStreams"], &["*"])]).len(), 0);

@@ -11,6 +11,7 @@
 //! | a minimal SMTP server on loopback (email alert tests) | [`smtp`] |
 //! | resources on moto, the serverless stack wired to them, queue loops (feature `aws`) | `moto` |
 //! | a poller doing what Lambda's SQS event source mapping does (feature `aws`) | `esm` |
+//! | a DynamoDB stream reader handing out Lambda's stream events (feature `aws`) | `stream` |
 
 // Test infrastructure: a failed set-up step should fail the test where it happens.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -30,3 +31,5 @@ pub mod loopback;
 pub mod moto;
 pub mod proxy;
 pub mod smtp;
+#[cfg(feature = "aws")]
+pub mod stream;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -175,11 +175,19 @@ pub async fn table(aws: &AwsConfig, name: &str, pk: &str) {
         .expect("CreateTable");
 }
 
-/// The clips table with its `by_channel` index.
+/// The clips table with its `by_channel` index and its stream of new images (the notify
+/// function's input, as in template.yaml).
 pub async fn clips_table(aws: &AwsConfig, name: &str) {
     aws.dynamodb
         .create_table()
         .table_name(name)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .expect("stream specification"),
+        )
         .attribute_definitions(attr("request_id", ScalarAttributeType::S))
         .attribute_definitions(attr("channel", ScalarAttributeType::S))
         .attribute_definitions(attr("trigger_ms", ScalarAttributeType::N))

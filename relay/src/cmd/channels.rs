@@ -73,6 +73,23 @@ struct ChannelSettings {
     /// Also announce dry-run ("would clip") clips.
     #[arg(long, value_name = "BOOL")]
     notify_dry_run: Option<bool>,
+    /// Post `clip: URL` in the channel's own chat once a clip is confirmed (off by default;
+    /// at most one line per 30 s; the clip token needs the user:write:chat scope).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    chat_link: Option<bool>,
+    /// Once a day (shortly after 00:00 UTC), one message per alert target listing the day's
+    /// confirmed clips (off by default).
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    digest: Option<bool>,
+}
+
+/// `on`/`off` (also `true`/`false`, `yes`/`no`).
+fn on_off(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err("expected on or off".into()),
+    }
 }
 
 impl ChannelSettings {
@@ -96,6 +113,8 @@ impl ChannelSettings {
                 .collect::<Result<_, _>>()?,
             notify_failures: self.notify_failures,
             notify_dry_run: self.notify_dry_run,
+            chat_link: self.chat_link,
+            digest: self.digest,
         })
     }
 }

@@ -5,13 +5,14 @@
 //! [`clipper_functions::notify::delivery`]).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use clipper_functions::notify::digest;
 use clipper_functions::notify::{
     targets_for, AlertKind, DeliveryLog, MessageSender, Notifier, NotifyTarget, Outcome,
 };
 use clipper_functions::record::ClipRecord;
-use clipper_functions::roles::ChannelStore;
+use clipper_functions::roles::{ChannelStore, ClipStore};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -94,4 +95,36 @@ async fn alert_one<D: DeliveryLog, M: MessageSender, C: ChannelStore>(
         }
     }
     delivered
+}
+
+/// The daily digests: once at start for the day before (a no-op when it was sent), then every
+/// day [`digest::RUN_AFTER_MIDNIGHT`] past 00:00 UTC for the day that just ended. Runs until
+/// aborted; a failed run is logged and retried an hour later (targets already served are not
+/// sent again: the delivery record).
+pub async fn run_digests<D, M, C, S>(
+    notifier: Arc<Notifier<D, M>>,
+    channels: Arc<C>,
+    clips: Arc<S>,
+    defaults: Vec<NotifyTarget>,
+) where
+    D: DeliveryLog + 'static,
+    M: MessageSender + 'static,
+    C: ChannelStore + 'static,
+    S: ClipStore + 'static,
+{
+    let mut wait = Duration::ZERO;
+    loop {
+        tokio::time::sleep(wait).await;
+        let now = super::driver::now_ms();
+        let date = digest::yesterday(now);
+        wait = digest::until_next_run(now);
+        match digest::send_digests(&notifier, &*channels, &*clips, &defaults, date).await {
+            Ok(r) if r.should_retry() => wait = wait.min(Duration::from_secs(3600)),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, %date, "daily digest not sent; retrying in an hour");
+                wait = wait.min(Duration::from_secs(3600));
+            }
+        }
+    }
 }

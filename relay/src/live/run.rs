@@ -10,7 +10,8 @@ use std::time::Duration;
 use clipper_functions::clip_flow::ClipFlowConfig;
 use clipper_functions::local::JsonlClipStore;
 use clipper_functions::notify::{
-    JsonlDeliveryLog, Notifier, NotifyConfig, NotifyTarget, SmtpSender, SmtpSettings,
+    chat::HelixChatSender, JsonlDeliveryLog, Messages, Notifier, NotifyConfig, NotifyTarget,
+    SmtpSender, SmtpSettings,
 };
 use clipper_functions::twitch::auth::{FileTokenStore, MemoryTokenStore, TwitchCredentials};
 use clipper_functions::twitch::{
@@ -27,7 +28,7 @@ use super::chat::{self, ChatOptions};
 use super::clips::{pending_jobs, run_clip_worker};
 use super::driver::{Control, Driver, DriverOptions, DriverStats};
 use super::forward::{finish_forwarder, run_forwarder, ForwardOptions, ForwardStats, SentCounter};
-use super::notify::run_notify_worker;
+use super::notify::{run_digests, run_notify_worker};
 use super::transport::{set_endpoint, IrcEndpoint};
 use crate::dashboard::{self, DashboardConfig, Events, PublishingClipStore};
 use crate::error::{RelayError, Result};
@@ -269,6 +270,7 @@ where
     let mut worker = None;
     let mut server = None;
     let mut alerter = None;
+    let mut digests = None;
     let (driver, mode) = match sink {
         Sink::Forward(q) => {
             let (tx, rx) = mpsc::channel(cfg.forward.max_backlog.max(1));
@@ -338,10 +340,30 @@ where
                 .map(SmtpSender::new)
                 .transpose()
                 .map_err(|e| RelayError::Invalid(format!("email alerts: {e}")))?;
-            let notifier = Notifier::with_messages(log, smtp, cfg.notify.clone())
-                .map_err(|e| RelayError::Invalid(format!("alerts: {e}")))?;
+            let messages = Messages {
+                email: smtp,
+                sms: sms_sender().await,
+                // The link back in chat (channels with `chat_link` on) uses the clip token.
+                chat: helix
+                    .as_ref()
+                    .filter(|h| h.can_clip())
+                    .map(|h| HelixChatSender::new(h.clone())),
+            };
+            let notifier = Arc::new(
+                Notifier::with_messages(log, messages, cfg.notify.clone())
+                    .map_err(|e| RelayError::Invalid(format!("alerts: {e}")))?,
+            );
+            // Daily digests (channels with `digest` on; they live in the channel store).
+            if let Some(channels) = channel_store.clone() {
+                digests = Some(tokio::spawn(run_digests(
+                    notifier.clone(),
+                    channels,
+                    store.clone(),
+                    cfg.notify_defaults.clone(),
+                )));
+            }
             alerter = Some(tokio::spawn(run_notify_worker(
-                Arc::new(notifier),
+                notifier,
                 channel_store.clone(),
                 cfg.notify_defaults.clone(),
                 alert_rx,
@@ -424,6 +446,9 @@ where
     }
     for t in side {
         t.abort();
+    }
+    if let Some(d) = digests {
+        d.abort();
     }
     drop(client);
     let clips_finished = match worker {
@@ -637,4 +662,35 @@ async fn poll_emotes<S: TokenStore + 'static>(
             }
         }
     }
+}
+
+/// SMS alerts locally: through SNS when this build has the `aws` feature and AWS credentials
+/// are found (environment, profile, role), otherwise not configured (each SMS target is then
+/// reported once per alert with what to set).
+#[cfg(feature = "aws")]
+type SmsSender = Option<clipper_functions::aws::SnsSmsSender>;
+#[cfg(not(feature = "aws"))]
+type SmsSender = clipper_functions::notify::NoMessages;
+
+#[cfg(feature = "aws")]
+async fn sms_sender() -> SmsSender {
+    use clipper_functions::aws::{AwsConfig, SnsSettings, SnsSmsSender};
+    let aws = AwsConfig::from_env().await;
+    // The credential chain may probe the instance metadata service: bounded.
+    let found = tokio::time::timeout(
+        Duration::from_secs(5),
+        SnsSmsSender::if_credentials(&aws, SnsSettings::from_env()),
+    )
+    .await
+    .ok()
+    .flatten();
+    if found.is_some() {
+        tracing::info!("SMS alerts through Amazon SNS (AWS credentials found)");
+    }
+    found
+}
+
+#[cfg(not(feature = "aws"))]
+async fn sms_sender() -> SmsSender {
+    clipper_functions::notify::NoMessages
 }
