@@ -11,6 +11,7 @@
 //! | [`crate::roles::ClipScheduler`] | [`SqsClipScheduler`] | SQS `SendMessage` with `DelaySeconds` |
 //! | [`crate::notify::DeliveryLog`] | [`DynamoDeliveryLog`] | DynamoDB deliveries table, conditional put |
 //! | [`crate::roles::TokenStore`] | [`SecretsManagerTokenStore`] | Secrets Manager + a DynamoDB lease |
+//! | [`crate::dashboard::auth::SessionStore`] | [`DynamoSessionStore`] | DynamoDB sessions table, TTL |
 //!
 //! [`AwsConfig::from_env`] builds the clients; an endpoint override (`AWS_ENDPOINT_URL`, as
 //! aws-config reads it, or `CLIPPER_AWS_ENDPOINT`) points everything at an AWS-compatible server
@@ -20,12 +21,14 @@ mod deliveries;
 mod dynamo;
 mod s3;
 mod secrets;
+mod sessions;
 mod sqs;
 
 pub use deliveries::DynamoDeliveryLog;
 pub use dynamo::{DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, LeaseGuard};
 pub use s3::{S3ModelStore, S3WindowArchive};
 pub use secrets::SecretsManagerTokenStore;
+pub use sessions::DynamoSessionStore;
 pub use sqs::{QueueStats, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue};
 
 use aws_sdk_s3::config::http::HttpResponse;
