@@ -43,6 +43,9 @@ pub enum FunctionsError {
     /// Bad configuration (message says which setting).
     #[error("{0}")]
     Config(String),
+    /// The OS random source failed (session ids).
+    #[error("random source: {0}")]
+    Random(String),
     /// A user token pair was refreshed but could not be saved, even after retries. Carries the
     /// new pair: the old refresh token may already be spent, so it is the only usable one.
     #[error("refreshed user token could not be saved")]

@@ -9,6 +9,7 @@
 //! | the clip state machine (create, retry, confirm) | [`clip_flow`] |
 //! | Lambda handlers (score, clip, train), metrics | [`handlers`] |
 //! | clip alerts: targets, payloads, exactly-once delivery, sending | [`notify`] |
+//! | the web dashboard (`clipper run` and the dashboard function serve the same router) | [`dashboard`] |
 //! | local adapters of the roles (files, memory, in-process queues, token file) | [`local`] |
 //! | AWS adapters (S3, SQS, DynamoDB, Secrets Manager token store; feature `aws`) | `aws` |
 //!
@@ -22,6 +23,7 @@
 pub mod aws;
 pub mod clip_flow;
 pub mod clock;
+pub mod dashboard;
 pub mod error;
 pub mod handlers;
 pub mod local;

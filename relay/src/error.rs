@@ -46,12 +46,6 @@ pub enum RelayError {
     /// A model store (or other functions adapter) failed.
     #[error(transparent)]
     Store(#[from] clipper_functions::FunctionsError),
-    /// Twitch's OAuth server refused or failed (dashboard log-in).
-    #[error("Twitch log-in: {0}")]
-    OAuth(#[source] clipper_functions::twitch::HelixError),
-    /// The OS random source failed (session ids).
-    #[error("random source: {0}")]
-    Random(String),
     /// The dashboard could not listen.
     #[error("dashboard cannot listen on {addr}: {source}")]
     Bind {

@@ -13,6 +13,7 @@
 //! | [`crate::roles::TokenStore`] | [`SecretsManagerTokenStore`] | Secrets Manager + a DynamoDB lease |
 //! | [`crate::notify::MessageSender`] (SMS) | [`SnsSmsSender`] | SNS `Publish` to a phone number |
 //! | [`crate::notify::MessageSender`] (email) | [`SesEmailSender`] | SES v2 `SendEmail`, simple content |
+//! | [`crate::dashboard::auth::SessionStore`] | [`DynamoSessionStore`] | DynamoDB sessions table, TTL |
 //!
 //! [`AwsConfig::from_env`] builds the clients; an endpoint override (`AWS_ENDPOINT_URL`, as
 //! aws-config reads it, or `CLIPPER_AWS_ENDPOINT`) points everything at an AWS-compatible server
@@ -23,6 +24,7 @@ mod dynamo;
 mod messages;
 mod s3;
 mod secrets;
+mod sessions;
 mod sqs;
 
 pub use deliveries::DynamoDeliveryLog;
@@ -30,6 +32,7 @@ pub use dynamo::{DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease,
 pub use messages::{AwsEmail, SesEmailSender, SesSettings, SnsSettings, SnsSmsSender};
 pub use s3::{S3ModelStore, S3WindowArchive};
 pub use secrets::SecretsManagerTokenStore;
+pub use sessions::DynamoSessionStore;
 pub use sqs::{QueueStats, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue};
 
 use aws_sdk_s3::config::http::HttpResponse;

@@ -316,6 +316,14 @@ where
                     events.clone(),
                     channels_changed.clone(),
                 )?;
+                // View counts on the clips and analytics pages, from Get Clips.
+                let app = match helix.as_ref().filter(|h| h.can_read()) {
+                    Some(h) => app.with_views(
+                        Arc::new(dashboard::views::ClipApiViews(h.clone())),
+                        dashboard::views::DEFAULT_MAX_AGE,
+                    ),
+                    None => app,
+                };
                 server = Some(tokio::spawn(dashboard::serve(
                     bound,
                     Arc::new(app),

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::roles::{ChannelStore, ClipStore};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use clipper_functions::roles::{ChannelStore, ClipStore};
 
 use super::api::session_user;
 use super::App;
@@ -101,8 +101,10 @@ async fn shell<C: ChannelStore, S: ClipStore>(
     title: &str,
     channel: &str,
 ) -> Response {
-    let Some(user) = session_user(app, jar) else {
-        return Redirect::to("/login").into_response();
+    let user = match session_user(app, jar).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Redirect::to("/login").into_response(),
+        Err(e) => return e.into_response(),
     };
     // Someone who is neither an admin nor the broadcaster of a watched channel (or of this
     // channel) gets 403, as from the API.

@@ -14,15 +14,14 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use axum_extra::extract::CookieJar;
-use clipper_functions::record::ClipRecord;
-use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore, TokenStore};
-use clipper_functions::twitch::auth::FileTokenStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{self, User, LOGIN_COOKIE, SESSION_COOKIE};
-use super::App;
-use crate::admin;
+use super::export::{self, status_name};
+use super::{App, DashEvent};
+use crate::record::{ClipRecord, ClipStatus};
+use crate::roles::{ChannelConfig, ChannelStore, ClipStore};
 
 /// An error answer: a status and a message fit for the page (never a secret).
 #[derive(Debug)]
@@ -53,10 +52,15 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     )
 }
 
-/// The session's user, if any.
-pub(super) fn session_user<C, S>(app: &App<C, S>, jar: &CookieJar) -> Option<User> {
-    jar.get(SESSION_COOKIE)
-        .and_then(|c| app.sessions.user(c.value()))
+/// The session's user, if any (a failing session store is a 500, not a log-out).
+pub(super) async fn session_user<C, S>(
+    app: &App<C, S>,
+    jar: &CookieJar,
+) -> ApiResult<Option<User>> {
+    match jar.get(SESSION_COOKIE) {
+        Some(c) => app.sessions.user(c.value()).await.map_err(internal),
+        None => Ok(None),
+    }
 }
 
 /// The user, and the channels they may see (`None`: all). 401 without a session; 403 for a
@@ -65,7 +69,7 @@ async fn viewer<C: ChannelStore, S>(
     app: &App<C, S>,
     jar: &CookieJar,
 ) -> ApiResult<(User, Vec<ChannelConfig>)> {
-    let user = session_user(app, jar).ok_or_else(unauthorized)?;
+    let user = session_user(app, jar).await?.ok_or_else(unauthorized)?;
     let all = app.channels.list().await.map_err(internal)?;
     if user.admin {
         return Ok((user, all));
@@ -81,8 +85,9 @@ async fn viewer<C: ChannelStore, S>(
 
 /// Writes need a same-origin `Origin` header.
 fn same_origin<C, S>(app: &App<C, S>, headers: &HeaderMap) -> ApiResult<()> {
+    let public = app.public(headers);
     match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        Some(o) if o == app.origin => Ok(()),
+        Some(o) if o == public.origin => Ok(()),
         _ => Err(forbidden("cross-origin request refused")),
     }
 }
@@ -93,6 +98,7 @@ fn same_origin<C, S>(app: &App<C, S>, headers: &HeaderMap) -> ApiResult<()> {
 pub async fn login<C: ChannelStore, S>(
     State(app): State<Arc<App<C, S>>>,
     jar: CookieJar,
+    headers: HeaderMap,
 ) -> ApiResult<(CookieJar, Redirect)> {
     if app.cfg.client_id.is_empty() || app.cfg.client_secret.is_none() {
         return Err(ApiError(
@@ -100,17 +106,18 @@ pub async fn login<C: ChannelStore, S>(
             "log-in needs TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET (an application registered with the redirect URL shown in the README)".into(),
         ));
     }
-    let (id, state) = app.sessions.begin_login().map_err(internal)?;
+    let public = app.public(&headers);
+    let (id, state) = app.sessions.begin_login().await.map_err(internal)?;
     let url = auth::authorize_url(
         &app.cfg.oauth_base,
         &app.cfg.client_id,
-        &app.cfg.redirect_uri(),
+        &public.redirect_uri,
         &state,
     );
     let jar = jar.add(auth::cookie(
         LOGIN_COOKIE,
         id,
-        app.secure,
+        public.secure,
         std::time::Duration::from_secs(600),
     ));
     Ok((jar, Redirect::to(url.as_str())))
@@ -127,13 +134,15 @@ pub struct CallbackQuery {
 pub async fn callback<C: ChannelStore, S>(
     State(app): State<Arc<App<C, S>>>,
     jar: CookieJar,
+    headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> ApiResult<(CookieJar, Redirect)> {
+    let public = app.public(&headers);
     let attempt = jar.get(LOGIN_COOKIE).map(|c| c.value().to_owned());
     let jar = jar.remove(auth::cookie(
         LOGIN_COOKIE,
         String::new(),
-        app.secure,
+        public.secure,
         std::time::Duration::ZERO,
     ));
     let (Some(attempt), Some(state)) = (attempt, q.state.as_deref()) else {
@@ -143,7 +152,12 @@ pub async fn callback<C: ChannelStore, S>(
             "no log-in under way: start at /login".into(),
         ));
     };
-    if !app.sessions.finish_login(&attempt, state) {
+    if !app
+        .sessions
+        .finish_login(&attempt, state)
+        .await
+        .map_err(internal)?
+    {
         tracing::warn!("log-in callback with a wrong state; refused");
         return Err(ApiError(
             StatusCode::BAD_REQUEST,
@@ -156,7 +170,7 @@ pub async fn callback<C: ChannelStore, S>(
     let code = q
         .code
         .ok_or_else(|| ApiError(StatusCode::BAD_REQUEST, "no code".into()))?;
-    let (tokens, info) = auth::exchange(&app.oauth, &code, &app.cfg.redirect_uri())
+    let (tokens, info) = auth::exchange(&app.oauth, &code, &public.redirect_uri)
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "log-in: code exchange failed");
@@ -177,10 +191,10 @@ pub async fn callback<C: ChannelStore, S>(
     let runs_clipper =
         app.owner.as_deref() == Some(login.as_str()) || (app.owner.is_none() && admin);
     if runs_clipper && info.has_scope("clips:edit") {
-        if let Some(file) = &app.cfg.token_file {
-            match FileTokenStore::new(file).save(&tokens).await {
+        if let Some(sink) = &app.tokens {
+            match sink.save(&tokens).await {
                 Ok(()) => {
-                    tracing::info!(%login, file = %file.display(), "user token saved; it is used from the next start")
+                    tracing::info!(%login, "user token saved; the clipper uses it from its next token read")
                 }
                 Err(e) => tracing::warn!(%login, error = %e, "user token not saved"),
             }
@@ -194,12 +208,13 @@ pub async fn callback<C: ChannelStore, S>(
     let id = app
         .sessions
         .open(user, app.cfg.session_ttl)
+        .await
         .map_err(internal)?;
     tracing::info!(%login, admin, "logged in");
     let jar = jar.add(auth::cookie(
         SESSION_COOKIE,
         id,
-        app.secure,
+        public.secure,
         app.cfg.session_ttl,
     ));
     Ok((jar, Redirect::to("/")))
@@ -211,17 +226,17 @@ pub async fn logout<C, S>(
     jar: CookieJar,
     headers: HeaderMap,
 ) -> ApiResult<(CookieJar, Response)> {
+    session_user(&app, &jar).await?.ok_or_else(unauthorized)?;
     let id = jar
         .get(SESSION_COOKIE)
         .map(|c| c.value().to_owned())
-        .filter(|id| app.sessions.user(id).is_some())
         .ok_or_else(unauthorized)?;
     same_origin(&app, &headers)?;
-    app.sessions.close(&id);
+    app.sessions.close(&id).await.map_err(internal)?;
     let jar = jar.remove(auth::cookie(
         SESSION_COOKIE,
         String::new(),
-        app.secure,
+        app.public(&headers).secure,
         std::time::Duration::ZERO,
     ));
     Ok((jar, super::pages::logged_out()))
@@ -234,11 +249,12 @@ pub async fn me<C: ChannelStore, S>(
     State(app): State<Arc<App<C, S>>>,
     jar: CookieJar,
 ) -> ApiResult<Json<Value>> {
-    let user = session_user(&app, &jar).ok_or_else(unauthorized)?;
+    let user = session_user(&app, &jar).await?.ok_or_else(unauthorized)?;
     Ok(Json(json!({
         "login": user.login,
         "admin": user.admin,
         "owner": app.owner,
+        "views": app.views.is_some(),
     })))
 }
 
@@ -248,7 +264,7 @@ pub async fn list_channels<C: ChannelStore, S: ClipStore>(
     jar: CookieJar,
 ) -> ApiResult<Json<Vec<Value>>> {
     let (_, channels) = viewer(&app, &jar).await?;
-    let now = clipper_functions::clock::now_ms();
+    let now = crate::clock::now_ms();
     let today = now - now.rem_euclid(86_400_000);
     let recent = app.clips.list(None, Some(today)).await.map_err(internal)?;
     let mut out = Vec::with_capacity(channels.len());
@@ -291,7 +307,7 @@ pub async fn put_channel<C: ChannelStore, S>(
     Path(name): Path<String>,
     Json(body): Json<Value>,
 ) -> ApiResult<(StatusCode, Json<ChannelConfig>)> {
-    let user = session_user(&app, &jar).ok_or_else(unauthorized)?;
+    let user = session_user(&app, &jar).await?.ok_or_else(unauthorized)?;
     same_origin(&app, &headers)?;
     let name = channel_name(&name)?;
     let list = app.channels.list().await.map_err(internal)?;
@@ -351,7 +367,7 @@ pub async fn delete_channel<C: ChannelStore, S>(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let user = session_user(&app, &jar).ok_or_else(unauthorized)?;
+    let user = session_user(&app, &jar).await?.ok_or_else(unauthorized)?;
     same_origin(&app, &headers)?;
     let name = channel_name(&name)?;
     if !user.admin {
@@ -395,11 +411,11 @@ pub async fn clips<C: ChannelStore, S: ClipStore>(
         .since
         .as_deref()
         .filter(|s| !s.is_empty())
-        .map(|s| admin::parse_since(s, clipper_functions::clock::now_ms()))
+        .map(|s| export::parse_since(s, crate::clock::now_ms()))
         .transpose()
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
     let status = q.status.as_deref().filter(|s| !s.is_empty());
-    let mut rows: Vec<ClipRecord> = admin::clip_rows(&*app.clips, channel, since)
+    let mut rows: Vec<ClipRecord> = export::clip_rows(&*app.clips, channel, since)
         .await
         .map_err(internal)?;
     rows.retain(|r| {
@@ -409,7 +425,7 @@ pub async fn clips<C: ChannelStore, S: ClipStore>(
     match q.format.as_deref().unwrap_or("json") {
         "csv" => {
             let mut out = Vec::new();
-            admin::write_clips(&rows, admin::Format::Csv, &mut out).map_err(internal)?;
+            export::write_clips(&rows, export::Format::Csv, &mut out).map_err(internal)?;
             Ok((
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -423,11 +439,25 @@ pub async fn clips<C: ChannelStore, S: ClipStore>(
                 .into_response())
         }
         "json" => {
+            // Views of the confirmed clips (cached; `null` where unknown or not fetched).
+            let views = match &app.views {
+                Some(cache) => {
+                    let ids: Vec<String> = rows
+                        .iter()
+                        .filter(|r| r.status == ClipStatus::Confirmed)
+                        .filter_map(|r| r.clip_id.clone())
+                        .collect();
+                    cache.views(&ids).await
+                }
+                None => Default::default(),
+            };
             let mut out = Vec::with_capacity(rows.len());
             for r in &rows {
                 let mut v = serde_json::to_value(r).map_err(internal)?;
                 if let Some(o) = v.as_object_mut() {
                     o.insert("trigger".into(), json!(r.kind));
+                    let n = r.clip_id.as_ref().and_then(|id| views.get(id));
+                    o.insert("views".into(), json!(n));
                 }
                 out.push(v);
             }
@@ -440,22 +470,50 @@ pub async fn clips<C: ChannelStore, S: ClipStore>(
     }
 }
 
-fn status_name(r: &ClipRecord) -> String {
-    serde_json::to_value(r.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
+/// How long the browser waits between polls of `/api/events` (poll mode).
+pub const POLL_RETRY_MS: u64 = 5_000;
+/// How far back a poll of `/api/events` looks for clip changes.
+const POLL_WINDOW_MS: i64 = 15 * 60_000;
 
 /// `GET /api/events`: server-sent events (scored windows, clip changes) of the channels the
 /// user may see. Opens with a `connected` comment.
-pub async fn events<C: ChannelStore, S>(
+///
+/// Poll mode (the function): answers at once with a `retry:` delay and the clip records of
+/// the visible channels triggered in the last 15 minutes (in their current state; the page
+/// updates a clip it already shows), then ends; the browser's `EventSource` reconnects after
+/// the delay. Scored windows are not stored in the cloud, so there are none.
+pub async fn events<C: ChannelStore, S: ClipStore>(
     State(app): State<Arc<App<C, S>>>,
     jar: CookieJar,
-) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>> {
-    let (user, _) = viewer(&app, &jar).await?;
+) -> ApiResult<Response> {
+    let (user, visible) = viewer(&app, &jar).await?;
+    if app.cfg.poll_events {
+        let since = crate::clock::now_ms() - POLL_WINDOW_MS;
+        let rows = export::clip_rows(&*app.clips, None, Some(since))
+            .await
+            .map_err(internal)?;
+        let mut body = format!(": polled\nretry: {POLL_RETRY_MS}\n\n");
+        for r in rows
+            .iter()
+            .filter(|r| user.admin || visible.iter().any(|c| c.channel == r.channel))
+        {
+            let data = serde_json::to_string(&DashEvent::clip_of(r)).map_err(internal)?;
+            body.push_str("data: ");
+            body.push_str(&data);
+            body.push_str("\n\n");
+        }
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/event-stream"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response());
+    }
     let rx = app.events.subscribe();
-    let hello = futures_util::stream::iter([Ok(Event::default().comment("connected"))]);
+    let hello =
+        futures_util::stream::iter([Ok::<_, Infallible>(Event::default().comment("connected"))]);
     let live = futures_util::stream::unfold((rx, user), |(mut rx, user)| async move {
         loop {
             match rx.recv().await {
@@ -474,5 +532,7 @@ pub async fn events<C: ChannelStore, S>(
             }
         }
     });
-    Ok(Sse::new(futures_util::StreamExt::chain(hello, live)).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(futures_util::StreamExt::chain(hello, live))
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }

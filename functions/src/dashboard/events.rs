@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use clipper_functions::record::{ClipRecord, ClipStatus};
-use clipper_functions::roles::ClipStore;
+use crate::record::{ClipRecord, ClipStatus};
+use crate::roles::ClipStore;
 use clipper_models::{Millis, ScoredWindow, TriggerKind, WindowFeatures};
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -61,7 +61,8 @@ impl DashEvent {
         }
     }
 
-    fn clip(r: &ClipRecord) -> Self {
+    /// The event of a clip record (in its current state).
+    pub fn clip_of(r: &ClipRecord) -> Self {
         DashEvent::Clip {
             channel: r.channel.clone(),
             request_id: r.request_id.clone(),
@@ -156,7 +157,7 @@ impl Events {
 
     /// A clip record was written.
     pub fn clip(&self, r: &ClipRecord) {
-        self.publish(DashEvent::clip(r));
+        self.publish(DashEvent::clip_of(r));
     }
 
     /// Viewers and live state from Helix.
@@ -211,13 +212,13 @@ impl<S> PublishingClipStore<S> {
 }
 
 impl<S: ClipStore> ClipStore for PublishingClipStore<S> {
-    async fn put(&self, record: &ClipRecord) -> clipper_functions::Result<()> {
+    async fn put(&self, record: &ClipRecord) -> crate::Result<()> {
         self.inner.put(record).await?;
         self.events.clip(record);
         Ok(())
     }
 
-    async fn get(&self, request_id: &str) -> clipper_functions::Result<Option<ClipRecord>> {
+    async fn get(&self, request_id: &str) -> crate::Result<Option<ClipRecord>> {
         self.inner.get(request_id).await
     }
 
@@ -225,7 +226,7 @@ impl<S: ClipStore> ClipStore for PublishingClipStore<S> {
         &self,
         channel: Option<&str>,
         since_ms: Option<Millis>,
-    ) -> clipper_functions::Result<Vec<ClipRecord>> {
+    ) -> crate::Result<Vec<ClipRecord>> {
         self.inner.list(channel, since_ms).await
     }
 }

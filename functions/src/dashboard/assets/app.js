@@ -19,7 +19,7 @@
     }
     return e;
   }
-  function show(...nodes) { app.replaceChildren(...nodes); }
+  function show(...nodes) { app.replaceChildren(...nodes.filter((n) => n != null)); }
   function note(msg, cls) { return el("p", { class: cls || "note", role: cls === "error" ? "alert" : null }, msg); }
 
   async function api(path, opts) {
@@ -144,14 +144,18 @@
         let i = data[0].findIndex((x) => x >= t);
         if (i < 0) i = data[0].length - 1;
         if (i >= 0) { data[4][i] = ev.score > 1 ? 1 : ev.score; plot.setData(data); }
-        clipList.prepend(clipItem(ev));
+        // A clip already shown (a state change; polled events repeat) is updated in place.
+        const item = clipItem(ev);
+        const shown = [...clipList.children].find((li) => li.dataset.requestId === ev.request_id);
+        if (shown) { shown.replaceWith(item); return; }
+        clipList.prepend(item);
         document.body.dataset.clips = String((Number(document.body.dataset.clips) || 0) + 1);
       }
     };
   }
 
   function clipItem(c) {
-    return el("li", {}, el("span", { class: "badge " + c.status }, c.status), " ",
+    return el("li", { "data-request-id": c.request_id }, el("span", { class: "badge " + c.status }, c.status), " ",
       c.url ? el("a", { href: c.url, rel: "noopener", target: "_blank" }, c.title || "clip") : (c.title || "clip"),
       " · " + (c.trigger || c.kind) + " · score " + fmt.num(c.score) + " · " + fmt.time(c.trigger_ms));
   }
@@ -197,7 +201,7 @@
       el("label", { for: "f-status" }, "Status"),
       el("select", { id: "f-status", name: "status" }, ["", "confirmed", "pending", "failed", "skipped", "would_clip"].map((s) => el("option", { value: s }, s || "any"))),
       el("label", { for: "f-sort" }, "Sort"),
-      el("select", { id: "f-sort", name: "sort" }, el("option", { value: "time" }, "newest"), el("option", { value: "score" }, "score")));
+      el("select", { id: "f-sort", name: "sort" }, el("option", { value: "time" }, "newest"), el("option", { value: "score" }, "score"), el("option", { value: "views" }, "views")));
     const exports = el("p", { class: "exports" });
     const out = el("div", { id: "clip-list", class: "cards" });
     show(f, exports, out);
@@ -212,7 +216,8 @@
         el("a", { href: "/api/clips?" + q + "&format=json", download: "clips.json" }, "JSON"));
       let rows;
       try { rows = await api("/api/clips?" + q); } catch (e) { out.replaceChildren(note(e.message, "error")); return; }
-      rows.sort(f.sort.value === "score" ? (a, b) => b.score - a.score : (a, b) => b.trigger_ms - a.trigger_ms);
+      const by = { score: (a, b) => b.score - a.score, views: (a, b) => (b.views ?? -1) - (a.views ?? -1) || b.trigger_ms - a.trigger_ms };
+      rows.sort(by[f.sort.value] || ((a, b) => b.trigger_ms - a.trigger_ms));
       out.replaceChildren(...(rows.length ? rows.map((c) => clipCard(c, https)) : [note("No clips match.")]));
     }
     f.addEventListener("change", load);
@@ -229,7 +234,7 @@
     return el("article", { class: "card" }, media,
       el("h2", {}, c.title || "(untitled)"),
       el("p", {}, el("span", { class: "badge " + c.status }, c.status), " #" + c.channel + " · " + c.trigger + " · score " + fmt.num(c.score)),
-      el("p", {}, fmt.time(c.trigger_ms)),
+      el("p", {}, fmt.time(c.trigger_ms) + (c.views == null ? "" : " · " + c.views + " views")),
       el("p", { class: "links" },
         c.url ? el("a", { href: c.url, target: "_blank", rel: "noopener" }, "Watch") : "",
         c.url && c.edit_url ? " · " : "",
@@ -252,14 +257,21 @@
     const days = [...byDay.keys()].sort();
     const chans = [...channels].sort();
     const chart = el("div", { id: "per-day", class: "chart", role: "img", "aria-label": "Clips per day and channel, last 30 days" });
-    const bars = (m, caption) => el("table", { class: "bars" }, el("caption", {}, caption),
+    const bars = (m, caption, max) => el("table", { class: "bars" }, el("caption", {}, caption),
       el("tbody", {}, [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) =>
-        el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, el("meter", { min: 0, max: rows.length || 1, value: v }), " " + v)))));
+        el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, el("meter", { min: 0, max: max || rows.length || 1, value: v }), " " + v)))));
     const ok = statuses.get("confirmed") || 0, failed = statuses.get("failed") || 0;
+    const views = new Map();
+    for (const r of rows) if (r.views != null) views.set("#" + r.channel, (views.get("#" + r.channel) || 0) + r.views);
+    const top = rows.filter((r) => r.views != null).sort((a, b) => b.views - a.views).slice(0, 5);
+    const viewsPart = views.size ? el("section", { id: "views" }, el("h2", {}, "Views (Twitch, refreshed every 10 min)"),
+      el("div", { class: "grid2" }, bars(views, "Views per channel", Math.max(...views.values())),
+        el("table", { class: "bars" }, el("caption", {}, "Most viewed clips"), el("tbody", {}, top.map((r) =>
+          el("tr", {}, el("th", { scope: "row" }, r.url ? el("a", { href: r.url, target: "_blank", rel: "noopener" }, r.title || r.clip_id) : r.title), el("td", {}, r.views + " views"))))))) : null;
     show(el("p", {}, rows.length + " clips in 30 days · confirmed " + ok + " · failed " + failed + (ok + failed ? " (" + Math.round((100 * ok) / (ok + failed)) + " % confirmed)" : "")),
       el("p", { class: "exports" }, "Export: ", el("a", { href: "/api/clips?since=30d&format=csv" }, "CSV"), " · ", el("a", { href: "/api/clips?since=30d&format=json" }, "JSON")),
       el("section", {}, el("h2", {}, "Clips per day"), chart),
-      el("div", { class: "grid2" }, bars(kinds, "Trigger kinds"), bars(statuses, "Status (confirmed vs failed)")));
+      el("div", { class: "grid2" }, bars(kinds, "Trigger kinds"), bars(statuses, "Status (confirmed vs failed)")), viewsPart);
     if (!days.length) { chart.replaceChildren(note("No clips yet.")); return; }
     const palette = ["#2a6fdb", "#c2410c", "#16a34a", "#9333ea", "#0891b2", "#ca8a04"];
     const data = [days.map((d) => Date.parse(d + "T00:00:00Z") / 1000)].concat(chans.map((c) => days.map((d) => byDay.get(d).get(c) || 0)));
