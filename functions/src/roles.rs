@@ -115,6 +115,58 @@ pub trait WindowArchive: Send + Sync {
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// One closed window as the dashboard's timeline shows it: chat rate, and the score and
+/// threshold when it was scored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowPoint {
+    pub channel: String,
+    pub end_ms: Millis,
+    pub messages: u32,
+    /// Messages per minute over the last 60 s (one decimal).
+    pub msgs_per_min: f64,
+    #[serde(default)]
+    pub score: Option<f64>,
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// Live per Helix and the viewer count, when the relay knew them.
+    #[serde(default)]
+    pub live: Option<bool>,
+    #[serde(default)]
+    pub viewers: Option<u32>,
+}
+
+impl WindowPoint {
+    pub fn of(features: &WindowFeatures, score: Option<f64>, threshold: Option<f64>) -> Self {
+        WindowPoint {
+            channel: features.channel.clone(),
+            end_ms: features.end_ms,
+            messages: features.messages,
+            msgs_per_min: (features.rate_60s * 60.0 * 10.0).round() / 10.0,
+            score,
+            threshold,
+            live: None,
+            viewers: features.viewers,
+        }
+    }
+}
+
+/// Recent windows per channel for the dashboard's live timeline and overview (a DynamoDB
+/// table with a TTL, written by the score function; locally the dashboard's own board).
+/// A view, never a record: a failing write is logged, not retried by redelivery.
+#[async_trait::async_trait]
+pub trait Timeline: Send + Sync + std::fmt::Debug {
+    /// Keep `points` (any channels).
+    async fn record(&self, points: &[WindowPoint]) -> Result<()>;
+    /// `channel`'s windows that ended after `since_ms`, oldest first, at most `limit`
+    /// (the newest ones when there are more).
+    async fn recent(
+        &self,
+        channel: &str,
+        since_ms: Millis,
+        limit: usize,
+    ) -> Result<Vec<WindowPoint>>;
+}
+
 /// A channel's settings (DynamoDB channels table; locally flags and `TWITCH_CHANNELS`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelConfig {

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use clipper_functions::aws::{AwsConfig, DynamoChannelStore, DynamoClipStore};
+use clipper_functions::aws::{AwsConfig, DynamoChannelStore, DynamoClipStore, DynamoTimeline};
 use clipper_functions::dashboard::export::{write_clips, Format};
 use clipper_functions::dashboard::function::{function_app, FunctionSettings};
 use clipper_functions::record::{ClipRecord, ClipStatus};
-use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore};
+use clipper_functions::roles::{ChannelConfig, ChannelStore, ClipStore, Timeline, WindowPoint};
 use clipper_models::{Scores, TriggerKind};
 use clipper_testkit::moto;
 use lambda_http::request::LambdaRequest;
@@ -41,7 +41,7 @@ async fn oauth_mock(logins: &[&str]) -> MockServer {
             .and(body_string_contains(format!("client_secret={CLIENT_SECRET}")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "access_token": format!("tok-{login}-a1b2c3"), "refresh_token": format!("ref-{login}-d4e5f6"),
-                "expires_in": 14000, "scope": ["clips:edit"], "token_type": "bearer"
+                "expires_in": 14000, "scope": ["clips:edit", "editor:manage:clips"], "token_type": "bearer"
             })))
             .mount(&s)
             .await;
@@ -53,7 +53,7 @@ async fn oauth_mock(logins: &[&str]) -> MockServer {
             ))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "client_id": "cid", "login": login, "user_id": format!("id-{login}"),
-                "scopes": ["clips:edit"], "expires_in": 14000
+                "scopes": ["clips:edit", "editor:manage:clips"], "expires_in": 14000
             })))
             .mount(&s)
             .await;
@@ -157,6 +157,10 @@ impl Fn {
         moto::table(&aws, &channels_table, "channel").await;
         moto::clips_table(&aws, &clips_table).await;
         moto::table(&aws, &sessions_table, "session").await;
+        let timeline_table = moto::unique("dash-timeline");
+        moto::timeline_table(&aws, &timeline_table).await;
+        let lease_table = moto::unique("dash-lease");
+        moto::table(&aws, &lease_table, "lease").await;
         let client_secret_id = moto::unique("dash-client-secret");
         aws.secrets
             .create_secret()
@@ -181,6 +185,8 @@ impl Fn {
             clips_table,
             sessions_table,
             token_secret: Some(token_secret),
+            lease_table: Some(lease_table),
+            timeline_table: Some(timeline_table),
             owner: Some(OWNER.into()),
             admins: vec![],
             public_url: None,
@@ -713,4 +719,165 @@ async fn channels_and_clips_from_the_tables() {
          today; moto on loopback): {:.1} ms",
         warm.as_secs_f64() * 1000.0
     );
+}
+
+#[tokio::test]
+async fn timeline_from_the_table_and_downloads_as_links() {
+    let Some(f) = Fn::start("timeline_from_the_table_and_downloads_as_links").await else {
+        return;
+    };
+    // What the score function writes: two minutes of windows of each channel.
+    let timeline = DynamoTimeline::new(
+        f.aws.dynamodb.clone(),
+        f.settings.timeline_table.as_deref().unwrap(),
+    );
+    let now = clipper_functions::clock::now_ms();
+    let mut points = Vec::new();
+    for (ch, base) in [(STREAMER, 100.0), (OTHER, 10.0)] {
+        for i in 0..24i64 {
+            points.push(WindowPoint {
+                channel: ch.into(),
+                end_ms: now - 120_000 + i * 5_000,
+                messages: 10,
+                msgs_per_min: base + i as f64,
+                score: Some(0.01 * i as f64),
+                threshold: Some(0.6),
+                live: Some(true),
+                viewers: Some(4321),
+            });
+        }
+    }
+    timeline.record(&points).await.unwrap();
+
+    let admin = f.login(OWNER).await;
+    // History of a channel, oldest first.
+    let r = f
+        .call(
+            "GET",
+            "/api/channels/streamer1/windows",
+            &[&admin],
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let w = r.json();
+    let w = w.as_array().unwrap();
+    assert_eq!(w.len(), 24);
+    assert_eq!(w[0]["type"], "window");
+    assert_eq!(w[0]["msgs_per_min"], 100.0);
+    assert_eq!(w[23]["msgs_per_min"], 123.0);
+    assert!(w
+        .windows(2)
+        .all(|p| p[0]["end_ms"].as_i64() < p[1]["end_ms"].as_i64()));
+    // The overview's live state comes from the last window.
+    let r = f.call("GET", "/api/channels", &[&admin], &[], None).await;
+    let chans = r.json();
+    let s = chans
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == STREAMER)
+        .unwrap()["live_state"]
+        .clone();
+    assert_eq!(s["msgs_per_min"], 123.0);
+    assert_eq!(s["last_score"], 0.23);
+    assert_eq!(s["threshold"], 0.6);
+    assert_eq!(s["viewers"], 4321);
+    assert_eq!(s["live"], true);
+    // A poll: the windows after Last-Event-ID, each with its end as the id.
+    let after = now - 120_000 + 19 * 5_000;
+    let r = f
+        .call(
+            "GET",
+            "/api/events?channel=streamer1",
+            &[&admin],
+            &[("last-event-id", &after.to_string())],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+    let ids: Vec<i64> = r
+        .body
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        (20..24)
+            .map(|i| now - 120_000 + i * 5_000)
+            .collect::<Vec<_>>()
+    );
+    // Another user's channel: refused.
+    let streamer = f.login(STREAMER).await;
+    let r = f
+        .call(
+            "GET",
+            "/api/channels/otherchan/windows",
+            &[&streamer],
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 403);
+
+    // Downloads with the clipper's token (saved to the token secret by the owner's log-in):
+    // the function answers with Twitch's link.
+    Mock::given(method("GET"))
+        .and(path("/helix/clips/downloads"))
+        .and(query_param("editor_id", "id-clipperbot"))
+        .and(query_param("broadcaster_id", "id-streamer1"))
+        .and(query_param("clip_id", "Clipd"))
+        .and(header("authorization", "Bearer tok-clipperbot-a1b2c3"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
+            "clip_id": "Clipd",
+            "landscape_download_url": "https://production.assets.clips.twitchcdn.net/Clipd.mp4?sig=x",
+            "portrait_download_url": null
+        }]})))
+        .expect(1)
+        .mount(&f.oauth)
+        .await;
+    let mut d = record(STREAMER, "d", ClipStatus::Confirmed, now - 30_000, 0.8);
+    d.broadcaster_id = Some("id-streamer1".into());
+    DynamoClipStore::new(f.aws.dynamodb.clone(), &f.settings.clips_table)
+        .put(&d)
+        .await
+        .unwrap();
+    let r = f
+        .call(
+            "POST",
+            "/api/clips/d/download",
+            &[&admin],
+            &[("origin", ORIGIN)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(
+        j["url"],
+        "https://production.assets.clips.twitchcdn.net/Clipd.mp4?sig=x"
+    );
+    assert!(j.get("saved").is_none(), "nothing saved in the function");
+    let r = f
+        .call(
+            "POST",
+            "/api/clips/b/download",
+            &[&admin],
+            &[("origin", ORIGIN)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 409, "a failed clip: {}", r.body);
+    f.oauth.verify().await;
+    let seen = f.seen.lock().unwrap().clone();
+    for secret in [
+        CLIENT_SECRET,
+        "tok-clipperbot-a1b2c3",
+        "ref-clipperbot-d4e5f6",
+    ] {
+        assert!(!seen.contains(secret), "{secret} in an answer");
+    }
 }

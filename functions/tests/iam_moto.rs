@@ -33,7 +33,8 @@ use clipper_functions::handlers::train::TrainHandler;
 use clipper_functions::handlers::{decode_message, now_ms};
 use clipper_functions::record::ClipStatus;
 use clipper_functions::roles::{
-    ChannelConfig, ChannelStore, ClipStore, ModelFetch, ModelStore, TokenStore, WindowQueue,
+    ChannelConfig, ChannelStore, ClipStore, ModelFetch, ModelStore, Timeline, TokenStore,
+    WindowQueue,
 };
 use clipper_functions::twitch::{HelixClient, TwitchCredentials};
 use clipper_models::{ChannelModel, ModelConfig, WindowBatch};
@@ -77,6 +78,7 @@ fn conditions(t: &Template, r: &mut Resolver, make_token_secret: bool) {
         ("SesIdentity", "example.com"),
         ("SmsAlerts", "true"),
         ("ChatLinks", "true"),
+        ("DashboardTimeline", "true"),
     ] {
         r.refs.insert(k.into(), v.into());
     }
@@ -169,6 +171,11 @@ fn resolver(t: &Template, res: &Resources) -> Resolver {
         ),
         ("ClipsTable", s.clips_table.clone(), table(&s.clips_table)),
         ("StateTable", s.state_table.clone(), table(&s.state_table)),
+        (
+            "TimelineTable",
+            s.timeline_table.clone(),
+            table(&s.timeline_table),
+        ),
         ("LeaseTable", res.leases.clone(), table(&res.leases)),
         (
             "TokenSecret",
@@ -326,7 +333,7 @@ async fn each_function_works_with_exactly_its_template_policy() {
     );
 
     let score_stack = as_role("ScoreFunction");
-    let score = score_stack.score_handler();
+    let score = score_stack.score_handler_with_timeline();
     let train_stack = as_role("TrainFunction");
     let trainer = TrainHandler::new(
         train_stack.models(),
@@ -374,6 +381,13 @@ async fn each_function_works_with_exactly_its_template_policy() {
         }
         assert_eq!(seen, range.len());
         score.archive().flush().await.unwrap();
+        // The timeline writes (BatchWriteItem) were allowed: the windows are there.
+        let shown = admin_stack
+            .timeline()
+            .recent("alpha", 0, 10_000)
+            .await
+            .unwrap();
+        assert!(!shown.is_empty(), "no window in the timeline");
         if part == 0 {
             // The first part was scored with no model in the bucket (404, not 403).
             assert!(matches!(

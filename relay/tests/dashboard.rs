@@ -143,6 +143,17 @@ fn record(
 
 impl Dash {
     async fn start(public_url: Option<&str>) -> Dash {
+        Dash::start_with(public_url, |app, _| app).await
+    }
+
+    /// [`Dash::start`], with `extend` adding to the app (given the data directory).
+    async fn start_with(
+        public_url: Option<&str>,
+        extend: impl FnOnce(
+            App<JsonChannelStore, JsonlClipStore>,
+            &std::path::Path,
+        ) -> App<JsonChannelStore, JsonlClipStore>,
+    ) -> Dash {
         let dir = tempfile::tempdir().unwrap();
         let oauth = oauth_mock(&[OWNER, ADMIN, STREAMER, STRANGER]).await;
         let channels = Arc::new(JsonChannelStore::new(dir.path().join("channels.json")));
@@ -207,6 +218,7 @@ impl Dash {
             changed.clone(),
         )
         .unwrap();
+        let app = extend(app, dir.path());
         let url = format!("http://{}", bound.local_addr);
         tokio::spawn(dashboard::serve(
             bound,
@@ -351,10 +363,11 @@ async fn healthz_and_login_redirect() {
         Some(format!("{}/auth/callback", d.url))
     );
     assert_eq!(query(&loc, "response_type").as_deref(), Some("code"));
-    assert!(query(&loc, "scope")
-        .unwrap()
-        .split(' ')
-        .any(|s| s == "clips:edit"));
+    // clips:edit for Create Clip; the clip-manage scopes for Get Clips Download.
+    let scope = query(&loc, "scope").unwrap();
+    for want in ["clips:edit", "editor:manage:clips", "channel:manage:clips"] {
+        assert!(scope.split(' ').any(|s| s == want), "{scope}");
+    }
     assert!(query(&loc, "state").unwrap().len() >= 32);
     let c = set_cookie(&headers, "clipper_login").unwrap();
     assert!(
@@ -772,6 +785,308 @@ async fn who_may_do_what() {
         .await
         .status(),
         StatusCode::NOT_FOUND
+    );
+}
+
+/// Helix for downloads and views: the user token `tok-{name}` validates as `clipperbot` with
+/// `scopes`; Get Clips Download answers for broadcaster `b-streamer` (its file on this server)
+/// and refuses `b-other` (403, not an editor); Get Clips reports views.
+async fn helix_for_downloads(
+    name: &str,
+    scopes: &[&str],
+    get_clips_calls: u64,
+) -> (
+    MockServer,
+    Arc<clipper_functions::twitch::HelixClient<clipper_functions::local::MemoryTokenStore>>,
+) {
+    use clipper_testkit::helix as th;
+    use wiremock::matchers::query_param;
+    let h = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/oauth2/validate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "client_id": th::CLIENT_ID, "login": OWNER, "user_id": "id-editor",
+            "scopes": scopes, "expires_in": 3600
+        })))
+        .mount(&h)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/helix/clips/downloads"))
+        .and(query_param("editor_id", "id-editor"))
+        .and(query_param("broadcaster_id", "b-streamer"))
+        .and(query_param("clip_id", "Clipd"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{
+            "clip_id": "Clipd",
+            "landscape_download_url": format!("{}/media/Clipd-landscape.mp4?sig=abc", h.uri()),
+            "portrait_download_url": null
+        }]})))
+        .mount(&h)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/helix/clips/downloads"))
+        .and(query_param("broadcaster_id", "b-other"))
+        .respond_with(th::error(
+            403,
+            "The user in editor_id is not an editor of the broadcaster",
+        ))
+        .mount(&h)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/helix/clips"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
+            {"id": "Clipd", "url": "https://clips.twitch.tv/Clipd", "view_count": 1234},
+            {"id": "Clipa", "url": "https://clips.twitch.tv/Clipa", "view_count": 7}
+        ]})))
+        .expect(get_clips_calls)
+        .mount(&h)
+        .await;
+    let api = th::user_client(
+        th::config(&h),
+        clipper_functions::local::MemoryTokenStore::default(),
+        &format!("tok-{name}"),
+        &format!("ref-{name}"),
+    );
+    (h, Arc::new(api))
+}
+
+/// 300 kB that are not all one byte.
+fn mp4_bytes() -> Vec<u8> {
+    (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect()
+}
+
+#[tokio::test]
+async fn downloads_save_the_clip_or_say_why_not_and_views_come_from_get_clips() {
+    let (h, helix) = helix_for_downloads("editor", &["clips:edit", "editor:manage:clips"], 1).await;
+    let media = mp4_bytes();
+    Mock::given(method("GET"))
+        .and(path("/media/Clipd-landscape.mp4"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(media.clone(), "video/mp4"))
+        .expect(1)
+        .mount(&h)
+        .await;
+    let downloads_dir = Arc::new(std::sync::Mutex::new(PathBuf::new()));
+    let dd = downloads_dir.clone();
+    let hx = helix.clone();
+    let d = Dash::start_with(None, move |app, dir| {
+        let target = dir.join("recordings").join("downloads");
+        *dd.lock().unwrap() = target.clone();
+        app.with_views(
+            Arc::new(dashboard::views::ClipApiViews(hx.clone())),
+            Duration::from_secs(600),
+        )
+        .with_downloads(Arc::new(dashboard::downloads::HelixDownloads::saving(
+            hx, target,
+        )))
+    })
+    .await;
+    let now = clipper_functions::clock::now_ms();
+    for (ch, id, b) in [(STREAMER, "d", "b-streamer"), (OTHER, "e", "b-other")] {
+        let mut r = record(
+            ch,
+            id,
+            ClipStatus::Confirmed,
+            TriggerKind::Velocity,
+            now - 30_000,
+            0.8,
+        );
+        r.broadcaster_id = Some(b.into());
+        d.clips.put(&r).await.unwrap();
+    }
+    let admin = d.login(ADMIN).await;
+    let origin = d.url.clone();
+    let post = |id: &str, session: Option<String>, origin: Option<String>| {
+        let d = &d;
+        let path = format!("/api/clips/{id}/download");
+        async move {
+            let r = d
+                .write(
+                    reqwest::Method::POST,
+                    &path,
+                    session.as_deref(),
+                    origin.as_deref(),
+                    None,
+                )
+                .await;
+            let status = r.status();
+            let body: Value = r.json().await.unwrap();
+            assert!(
+                !body.to_string().contains("tok-"),
+                "no token in an answer: {body}"
+            );
+            (status, body)
+        }
+    };
+
+    // The broadcaster's clip, by an admin: saved under recordings/downloads/{channel}/.
+    let (st, body) = post("d", Some(admin.clone()), Some(origin.clone())).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let file = downloads_dir
+        .lock()
+        .unwrap()
+        .join(STREAMER)
+        .join("Clipd.mp4");
+    assert_eq!(body["saved"], json!(file.display().to_string()));
+    assert_eq!(body["bytes"], json!(media.len()));
+    assert!(body["url"]
+        .as_str()
+        .unwrap()
+        .contains("/media/Clipd-landscape.mp4"));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        media,
+        "the file is what Twitch served"
+    );
+    assert!(!file.with_extension("mp4.part").exists());
+    // Again: the file is kept, nothing downloaded twice (the media mock expects one GET).
+    let (st, body) = post("d", Some(admin.clone()), Some(origin.clone())).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["already"], json!(true));
+
+    // Twitch refuses (the token's user is not an editor of that channel): the reason, 409.
+    let (st, body) = post("e", Some(admin.clone()), Some(origin.clone())).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{body}");
+    let why = body["error"].as_str().unwrap();
+    assert!(
+        why.contains("not an editor") && why.contains("editor:manage:clips"),
+        "{why}"
+    );
+    // Not a confirmed clip.
+    let (st, body) = post("c", Some(admin.clone()), Some(origin.clone())).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("would_clip"),
+        "{body}"
+    );
+    // Unknown clip, no session, cross-origin, another user's channel.
+    assert_eq!(
+        post("nope", Some(admin.clone()), Some(origin.clone()))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post("d", None, Some(origin.clone())).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post("d", Some(admin.clone()), Some("http://evil.example".into()))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post("d", Some(admin.clone()), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let streamer = d.login(STREAMER).await;
+    assert_eq!(
+        post("e", Some(streamer.clone()), Some(origin.clone()))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+
+    // View counts of confirmed clips from Get Clips, cached: two page loads, one Helix call.
+    for _ in 0..2 {
+        let rows: Vec<Value> = d
+            .get("/api/clips", Some(&admin))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let views =
+            |id: &str| rows.iter().find(|r| r["request_id"] == id).unwrap()["views"].clone();
+        assert_eq!(views("d"), json!(1234));
+        assert_eq!(views("a"), json!(7));
+        assert_eq!(views("e"), Value::Null, "Twitch does not know it");
+        assert_eq!(views("c"), Value::Null, "not confirmed: not asked");
+    }
+    let asked = clipper_testkit::helix::requests_to(&h, "/helix/clips").await;
+    let ids: Vec<String> = asked[0]
+        .url
+        .query_pairs()
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    assert!(
+        ids.contains(&"Clipd".to_owned()) && !ids.contains(&"Clipc".to_owned()),
+        "{ids:?}"
+    );
+    h.verify().await;
+}
+
+#[tokio::test]
+async fn downloads_without_the_scope_or_a_token_say_why() {
+    // A token with clips:edit only.
+    let (_h, helix) = helix_for_downloads("plain", &["clips:edit"], 0).await;
+    let d = Dash::start_with(None, move |app, dir| {
+        app.with_downloads(Arc::new(dashboard::downloads::HelixDownloads::saving(
+            helix,
+            dir.join("downloads"),
+        )))
+    })
+    .await;
+    let now = clipper_functions::clock::now_ms();
+    let mut r = record(
+        STREAMER,
+        "d",
+        ClipStatus::Confirmed,
+        TriggerKind::Velocity,
+        now,
+        0.8,
+    );
+    r.broadcaster_id = Some("b-streamer".into());
+    d.clips.put(&r).await.unwrap();
+    let admin = d.login(ADMIN).await;
+    let r = d
+        .write(
+            reqwest::Method::POST,
+            "/api/clips/d/download",
+            Some(&admin),
+            Some(&d.url),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("lacks the editor:manage:clips"),
+        "{body}"
+    );
+    assert!(!d.dir.path().join("downloads").exists());
+
+    // No user token at all (no downloader wired): the page is told so.
+    let d = Dash::start(None).await;
+    let mut r = record(
+        STREAMER,
+        "d",
+        ClipStatus::Confirmed,
+        TriggerKind::Velocity,
+        now,
+        0.8,
+    );
+    r.broadcaster_id = Some("b-streamer".into());
+    d.clips.put(&r).await.unwrap();
+    let admin = d.login(ADMIN).await;
+    let r = d
+        .write(
+            reqwest::Method::POST,
+            "/api/clips/d/download",
+            Some(&admin),
+            Some(&d.url),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("user token"),
+        "{body}"
     );
 }
 

@@ -26,14 +26,16 @@ mod s3;
 mod secrets;
 mod sessions;
 mod sqs;
+mod timeline;
 
 pub use deliveries::DynamoDeliveryLog;
 pub use dynamo::{DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoLease, LeaseGuard};
 pub use messages::{AwsEmail, SesEmailSender, SesSettings, SnsSettings, SnsSmsSender};
 pub use s3::{S3ModelStore, S3WindowArchive};
-pub use secrets::SecretsManagerTokenStore;
+pub use secrets::{read_client_secret, SecretsManagerTokenStore};
 pub use sessions::DynamoSessionStore;
 pub use sqs::{QueueStats, SqsClipScheduler, SqsQueueConfig, SqsWindowQueue};
+pub use timeline::DynamoTimeline;
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};

@@ -10,6 +10,30 @@ use crate::handlers::metrics::{self, COUNTS};
 use crate::roles::TokenStore;
 use crate::twitch::{Secret, UserTokens};
 
+/// The OAuth client secret held in the secret `id` (name or ARN), read once (cold start):
+/// trimmed, `None` when `id` is `None` or the secret is empty. The clip, notify and dashboard
+/// functions read it from `TWITCH_CLIENT_SECRET_ID` this way.
+pub async fn read_client_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    id: Option<&str>,
+) -> Result<Option<Secret>> {
+    let Some(id) = id.map(str::trim).filter(|i| !i.is_empty()) else {
+        return Ok(None);
+    };
+    metrics::add(&COUNTS.secrets_calls, 1);
+    let out = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| sdk_error("secretsmanager", "GetSecretValue", e))?;
+    Ok(out
+        .secret_string()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(Secret::new))
+}
+
 /// The user token pair as one JSON secret
 /// (`{"access_token","refresh_token","expires_at_ms"}`).
 ///

@@ -15,7 +15,7 @@ use clipper_functions::aws::{
 };
 use clipper_functions::handlers::clip::{ClipHandler, ClipHandlerConfig};
 use clipper_functions::handlers::{now_ms, QueueBatch};
-use clipper_functions::twitch::{HelixClient, HelixConfig, Secret, TwitchCredentials};
+use clipper_functions::twitch::{HelixClient, HelixConfig, TwitchCredentials};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -23,17 +23,11 @@ async fn main() -> Result<(), Error> {
     clipper_functions::aws::init_lambda_tracing();
     let aws = AwsConfig::from_env().await;
     let client_id = required_env("TWITCH_CLIENT_ID")?;
-    let client_secret = match std::env::var("TWITCH_CLIENT_SECRET_ID") {
-        Ok(id) if !id.is_empty() => aws
-            .secrets
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await?
-            .secret_string()
-            .map(|s| Secret::new(s.trim())),
-        _ => None,
-    };
+    let client_secret = clipper_functions::aws::read_client_secret(
+        &aws.secrets,
+        std::env::var("TWITCH_CLIENT_SECRET_ID").ok().as_deref(),
+    )
+    .await?;
     let store =
         SecretsManagerTokenStore::new(aws.secrets.clone(), required_env("TWITCH_TOKEN_SECRET")?)
             .with_lease(DynamoLease::new(

@@ -29,7 +29,7 @@ use clipper_functions::notify::{
     chat::HelixChatSender, default_targets_from_env, Messages, Notifier, NotifyConfig, SmtpSender,
     SmtpSettings,
 };
-use clipper_functions::twitch::{HelixClient, HelixConfig, Secret, TwitchCredentials};
+use clipper_functions::twitch::{HelixClient, HelixConfig, TwitchCredentials};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
@@ -103,17 +103,11 @@ async fn chat_sender(
         return Ok(None);
     };
     let client_id = required_env("TWITCH_CLIENT_ID")?;
-    let client_secret = match std::env::var("TWITCH_CLIENT_SECRET_ID") {
-        Ok(id) if !id.is_empty() => aws
-            .secrets
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await?
-            .secret_string()
-            .map(|s| Secret::new(s.trim())),
-        _ => None,
-    };
+    let client_secret = clipper_functions::aws::read_client_secret(
+        &aws.secrets,
+        std::env::var("TWITCH_CLIENT_SECRET_ID").ok().as_deref(),
+    )
+    .await?;
     let store = SecretsManagerTokenStore::new(aws.secrets.clone(), secret).with_lease(
         DynamoLease::new(aws.dynamodb.clone(), required_env("LEASE_TABLE")?),
     );

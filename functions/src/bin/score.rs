@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use clipper_functions::aws::{
-    required_env, AwsConfig, DynamoChannelStore, DynamoClaims, S3ModelStore, S3WindowArchive,
-    SqsClipScheduler,
+    required_env, AwsConfig, DynamoChannelStore, DynamoClaims, DynamoTimeline, S3ModelStore,
+    S3WindowArchive, SqsClipScheduler,
 };
 use clipper_functions::handlers::score::{ScoreConfig, ScoreHandler};
 use clipper_functions::handlers::{now_ms, QueueBatch};
@@ -28,14 +28,22 @@ async fn main() -> Result<(), Error> {
         }
     }
     let archive = Arc::new(S3WindowArchive::new(aws.s3.clone(), bucket.clone()));
-    let handler = Arc::new(ScoreHandler::new(
+    let mut handler = ScoreHandler::new(
         S3ModelStore::new(aws.s3.clone(), bucket),
         DynamoClaims::new(aws.dynamodb.clone(), required_env("STATE_TABLE")?),
         SqsClipScheduler::new(aws.sqs.clone(), required_env("CLIP_QUEUE_URL")?),
         Arc::clone(&archive),
         DynamoChannelStore::new(aws.dynamodb.clone(), required_env("CHANNELS_TABLE")?),
         config,
-    ));
+    );
+    // The dashboard's live timeline (template parameter Timeline, on by default).
+    if let Some(table) = std::env::var("TIMELINE_TABLE")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
+        handler = handler.with_timeline(Arc::new(DynamoTimeline::new(aws.dynamodb.clone(), table)));
+    }
+    let handler = Arc::new(handler);
     // Windows still buffered for the archive are written when Lambda shuts the instance down.
     let on_shutdown = Arc::clone(&archive);
     lambda_runtime::spawn_graceful_shutdown_handler(move || async move {

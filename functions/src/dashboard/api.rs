@@ -267,17 +267,77 @@ pub async fn list_channels<C: ChannelStore, S: ClipStore>(
     let now = crate::clock::now_ms();
     let today = now - now.rem_euclid(86_400_000);
     let recent = app.clips.list(None, Some(today)).await.map_err(internal)?;
+    // Live state: the board this process keeps (`clipper run`); where it knows nothing (the
+    // function), the channel's last window in the timeline (10 min back at most).
+    let lives = futures_util::future::join_all(channels.iter().map(|c| {
+        let app = &app;
+        async move {
+            let mut live = app.events.live(&c.channel);
+            if live.last_window_ms.is_none() {
+                match app.timeline.recent(&c.channel, now - 600_000, 1).await {
+                    Ok(p) => {
+                        if let Some(p) = p.last() {
+                            live.msgs_per_min = Some(p.msgs_per_min);
+                            live.last_score = p.score;
+                            live.threshold = p.threshold;
+                            live.last_window_ms = Some(p.end_ms);
+                            live.live = live.live.or(p.live);
+                            live.viewers = live.viewers.or(p.viewers);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(channel = %c.channel, error = %e, "timeline unreadable")
+                    }
+                }
+            }
+            live
+        }
+    }))
+    .await;
     let mut out = Vec::with_capacity(channels.len());
-    for c in channels {
+    for (c, live) in channels.into_iter().zip(lives) {
         let clips_today = recent.iter().filter(|r| r.channel == c.channel).count();
         let mut v = serde_json::to_value(&c).map_err(internal)?;
         if let Some(o) = v.as_object_mut() {
-            o.insert("live_state".into(), json!(app.events.live(&c.channel)));
+            o.insert("live_state".into(), json!(live));
             o.insert("clips_today".into(), json!(clips_today));
         }
         out.push(v);
     }
     Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WindowsQuery {
+    /// Unix ms; default: 30 minutes ago.
+    since: Option<i64>,
+}
+
+/// Windows the timeline keeps at most per answer.
+const MAX_WINDOWS: usize = 720;
+
+/// `GET /api/channels/{name}/windows?since=`: the channel's recent windows (oldest first, at
+/// most 720), as `window` events: the timeline's history when a page opens.
+pub async fn channel_windows<C: ChannelStore, S>(
+    State(app): State<Arc<App<C, S>>>,
+    jar: CookieJar,
+    Path(name): Path<String>,
+    Query(q): Query<WindowsQuery>,
+) -> ApiResult<Json<Vec<DashEvent>>> {
+    let (user, visible) = viewer(&app, &jar).await?;
+    let name = channel_name(&name)?;
+    if !user.admin && !visible.iter().any(|c| c.channel == name) {
+        return Err(forbidden("not your channel"));
+    }
+    let since = q
+        .since
+        .unwrap_or_else(|| crate::clock::now_ms() - 30 * 60_000);
+    let points = app
+        .timeline
+        .recent(&name, since, MAX_WINDOWS)
+        .await
+        .map_err(internal)?;
+    Ok(Json(points.iter().map(DashEvent::window_of).collect()))
 }
 
 /// A channel name as Twitch allows it (lower-cased): 1-25 of `a-z0-9_`.
@@ -470,6 +530,66 @@ pub async fn clips<C: ChannelStore, S: ClipStore>(
     }
 }
 
+/// `POST /api/clips/{request_id}/download`: Get Clips Download for a confirmed clip of a
+/// channel the user may manage. 200 with `url` (and, locally, `saved` and `bytes`); 409 with
+/// the reason when it cannot be done (no token, not the broadcaster's or an editor's token,
+/// not confirmed); 502 when Twitch or the disk failed.
+pub async fn download<C: ChannelStore, S: ClipStore>(
+    State(app): State<Arc<App<C, S>>>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path(request_id): Path<String>,
+) -> ApiResult<Response> {
+    let (user, visible) = viewer(&app, &jar).await?;
+    same_origin(&app, &headers)?;
+    let record = app
+        .clips
+        .get(&request_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such clip".into()))?;
+    if !user.admin && !visible.iter().any(|c| c.channel == record.channel) {
+        return Err(forbidden("not your channel"));
+    }
+    if record.status != ClipStatus::Confirmed || record.clip_id.is_none() {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            format!(
+                "this clip is {}: only a clip Twitch made (confirmed) can be downloaded",
+                status_name(&record)
+            ),
+        ));
+    }
+    let Some(d) = &app.downloads else {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "downloads need the clipper's Twitch user token: log in with the clipper's account \
+             (the broadcaster or one of their editors)"
+                .into(),
+        ));
+    };
+    match d.download(&record).await {
+        Ok(done) => {
+            tracing::info!(request_id = %record.request_id, channel = %record.channel,
+                by = %user.login, saved = done.saved.is_some(), "clip download");
+            Ok(Json(done).into_response())
+        }
+        Err(super::downloads::DownloadError::NotPossible(why)) => {
+            Err(ApiError(StatusCode::CONFLICT, why))
+        }
+        Err(super::downloads::DownloadError::Failed(why)) => {
+            tracing::warn!(request_id = %record.request_id, error = %why, "clip download failed");
+            Err(ApiError(StatusCode::BAD_GATEWAY, why))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    /// Poll mode: also the windows of this channel.
+    channel: Option<String>,
+}
+
 /// How long the browser waits between polls of `/api/events` (poll mode).
 pub const POLL_RETRY_MS: u64 = 5_000;
 /// How far back a poll of `/api/events` looks for clip changes.
@@ -480,19 +600,44 @@ const POLL_WINDOW_MS: i64 = 15 * 60_000;
 ///
 /// Poll mode (the function): answers at once with a `retry:` delay and the clip records of
 /// the visible channels triggered in the last 15 minutes (in their current state; the page
-/// updates a clip it already shows), then ends; the browser's `EventSource` reconnects after
-/// the delay. Scored windows are not stored in the cloud, so there are none.
+/// updates a clip it already shows), and with `?channel=` that channel's windows from the
+/// timeline table newer than `Last-Event-ID`, then ends; the browser's `EventSource`
+/// reconnects after the delay.
 pub async fn events<C: ChannelStore, S: ClipStore>(
     State(app): State<Arc<App<C, S>>>,
     jar: CookieJar,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
 ) -> ApiResult<Response> {
     let (user, visible) = viewer(&app, &jar).await?;
     if app.cfg.poll_events {
-        let since = crate::clock::now_ms() - POLL_WINDOW_MS;
+        let now = crate::clock::now_ms();
+        let since = now - POLL_WINDOW_MS;
         let rows = export::clip_rows(&*app.clips, None, Some(since))
             .await
             .map_err(internal)?;
         let mut body = format!(": polled\nretry: {POLL_RETRY_MS}\n\n");
+        // The windows of `?channel=` newer than the last one this page got: each carries its
+        // end as the event id, which the browser sends back as `Last-Event-ID`.
+        if let Some(ch) = q.channel.as_deref().filter(|c| !c.is_empty()) {
+            let ch = channel_name(ch)?;
+            if user.admin || visible.iter().any(|c| c.channel == ch) {
+                let after = headers
+                    .get("last-event-id")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .map_or(since, |id| id.max(since));
+                let points = app
+                    .timeline
+                    .recent(&ch, after, MAX_WINDOWS)
+                    .await
+                    .map_err(internal)?;
+                for p in &points {
+                    let data = serde_json::to_string(&DashEvent::window_of(p)).map_err(internal)?;
+                    body.push_str(&format!("id: {}\ndata: {data}\n\n", p.end_ms));
+                }
+            }
+        }
         for r in rows
             .iter()
             .filter(|r| user.admin || visible.iter().any(|c| c.channel == r.channel))

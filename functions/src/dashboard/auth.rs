@@ -32,8 +32,10 @@ pub const SESSION_COOKIE: &str = "clipper_session";
 pub const LOGIN_COOKIE: &str = "clipper_login";
 /// How long a login attempt may take.
 const LOGIN_TTL: Duration = Duration::from_secs(600);
-/// Scopes asked for: `clips:edit` makes the login's token the clipper's user token.
-pub const SCOPES: &str = "clips:edit";
+/// Scopes asked for: `clips:edit` makes the login's token the clipper's user token;
+/// `editor:manage:clips` and `channel:manage:clips` let it download the clips of channels its
+/// user edits or owns (Get Clips Download).
+pub const SCOPES: &str = "clips:edit editor:manage:clips channel:manage:clips";
 
 /// A logged-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,17 +3,19 @@
 //! channel's latest live state (the overview). Publishing never blocks and never fails: with
 //! no page open the events are simply dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::record::{ClipRecord, ClipStatus};
-use crate::roles::ClipStore;
+use crate::roles::{ClipStore, Timeline, WindowPoint};
 use clipper_models::{Millis, ScoredWindow, TriggerKind, WindowFeatures};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
 /// Events kept for a slow page before it misses some.
 const CAPACITY: usize = 1024;
+/// Windows kept per channel for a page opened later (an hour at the default 5 s hop).
+pub const RECENT_WINDOWS: usize = 720;
 
 /// One event of `/api/events` (`type`: `window` or `clip`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -50,14 +52,15 @@ impl DashEvent {
         }
     }
 
-    fn window(features: &WindowFeatures, score: Option<f64>, threshold: Option<f64>) -> Self {
+    /// The event of a window point.
+    pub fn window_of(p: &WindowPoint) -> Self {
         DashEvent::Window {
-            channel: features.channel.clone(),
-            end_ms: features.end_ms,
-            messages: features.messages,
-            msgs_per_min: (features.rate_60s * 60.0 * 10.0).round() / 10.0,
-            score,
-            threshold,
+            channel: p.channel.clone(),
+            end_ms: p.end_ms,
+            messages: p.messages,
+            msgs_per_min: p.msgs_per_min,
+            score: p.score,
+            threshold: p.threshold,
         }
     }
 
@@ -96,6 +99,8 @@ pub struct ChannelLive {
 pub struct Events {
     tx: broadcast::Sender<DashEvent>,
     board: Arc<RwLock<HashMap<String, ChannelLive>>>,
+    /// The last [`RECENT_WINDOWS`] windows of each channel.
+    recent: Arc<RwLock<HashMap<String, VecDeque<WindowPoint>>>>,
 }
 
 impl Default for Events {
@@ -110,6 +115,7 @@ impl Events {
         Events {
             tx,
             board: Arc::default(),
+            recent: Arc::default(),
         }
     }
 
@@ -143,7 +149,7 @@ impl Events {
 
     /// A scored window (detect mode).
     pub fn scored(&self, w: &ScoredWindow) {
-        self.publish(DashEvent::window(
+        self.window(WindowPoint::of(
             &w.features,
             Some(w.scores.combined),
             Some(w.scores.threshold),
@@ -152,7 +158,22 @@ impl Events {
 
     /// A closed window that is not scored here (the serverless relay).
     pub fn closed(&self, w: &WindowFeatures) {
-        self.publish(DashEvent::window(w, None, None));
+        self.window(WindowPoint::of(w, None, None));
+    }
+
+    /// Keep `p` among the channel's recent windows and publish it.
+    pub fn window(&self, p: WindowPoint) {
+        {
+            let mut r = self.recent.write().unwrap_or_else(PoisonError::into_inner);
+            let q = r.entry(p.channel.clone()).or_default();
+            if q.back().is_none_or(|b| b.end_ms < p.end_ms) {
+                if q.len() >= RECENT_WINDOWS {
+                    q.pop_front();
+                }
+                q.push_back(p.clone());
+            }
+        }
+        self.publish(DashEvent::window_of(&p));
     }
 
     /// A clip record was written.
@@ -179,6 +200,10 @@ impl Events {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(channel);
+        self.recent
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(channel);
     }
 
     /// The live state of `channel` (default when nothing is known).
@@ -194,6 +219,32 @@ impl Events {
     fn update(&self, channel: &str, f: impl FnOnce(&mut ChannelLive)) {
         let mut b = self.board.write().unwrap_or_else(PoisonError::into_inner);
         f(b.entry(channel.to_owned()).or_default());
+    }
+}
+
+/// The local timeline: the windows this process saw.
+#[async_trait::async_trait]
+impl Timeline for Events {
+    async fn record(&self, points: &[WindowPoint]) -> crate::Result<()> {
+        for p in points {
+            self.window(p.clone());
+        }
+        Ok(())
+    }
+
+    async fn recent(
+        &self,
+        channel: &str,
+        since_ms: Millis,
+        limit: usize,
+    ) -> crate::Result<Vec<WindowPoint>> {
+        let r = self.recent.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(q) = r.get(channel) else {
+            return Ok(Vec::new());
+        };
+        let newer: Vec<&WindowPoint> = q.iter().filter(|p| p.end_ms > since_ms).collect();
+        let skip = newer.len().saturating_sub(limit);
+        Ok(newer.into_iter().skip(skip).cloned().collect())
     }
 }
 

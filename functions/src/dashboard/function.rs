@@ -5,15 +5,15 @@
 
 use std::sync::Arc;
 
+use super::downloads::HelixDownloads;
 use super::views::{ClipApiViews, DEFAULT_MAX_AGE};
 use super::{App, DashboardConfig, Events};
 use crate::aws::{
-    required_env, AwsConfig, DynamoChannelStore, DynamoClipStore, DynamoSessionStore,
-    SecretsManagerTokenStore,
+    read_client_secret, required_env, AwsConfig, DynamoChannelStore, DynamoClipStore, DynamoLease,
+    DynamoSessionStore, DynamoTimeline, SecretsManagerTokenStore,
 };
 use crate::error::{FunctionsError, Result};
-use crate::twitch::auth::Secret;
-use crate::twitch::{HelixClient, HelixConfig};
+use crate::twitch::{HelixClient, HelixConfig, TwitchCredentials};
 
 /// The function's settings (environment variables in brackets).
 #[derive(Debug, Clone, Default)]
@@ -29,6 +29,9 @@ pub struct FunctionSettings {
     pub sessions_table: String,
     /// `TWITCH_TOKEN_SECRET`: where a log-in by the clipper's account saves its token.
     pub token_secret: Option<String>,
+    /// `LEASE_TABLE`: the refresh lease shared with the clip function; with it and the token
+    /// secret, the dashboard uses the clipper's token for clip downloads (links).
+    pub lease_table: Option<String>,
     /// `DASHBOARD_OWNER`: the login whose token runs the clipper (manages everything).
     pub owner: Option<String>,
     /// `DASHBOARD_ADMINS`: comma-separated logins that manage everything.
@@ -36,6 +39,9 @@ pub struct FunctionSettings {
     /// `DASHBOARD_PUBLIC_URL`: a custom domain in front; unset, each request's host is used
     /// (the Function URL's).
     pub public_url: Option<url::Url>,
+    /// `TIMELINE_TABLE`: recent windows written by the score function (the live timeline and
+    /// the overview's live state); unset, pages show clips only.
+    pub timeline_table: Option<String>,
     /// `TWITCH_OAUTH_URL` (default `https://id.twitch.tv/oauth2`).
     pub oauth_base: Option<url::Url>,
     /// `TWITCH_HELIX_URL` (default `https://api.twitch.tv/helix`): view counts (Get Clips with
@@ -65,6 +71,7 @@ impl FunctionSettings {
             clips_table: required_env("CLIPS_TABLE")?,
             sessions_table: required_env("SESSIONS_TABLE")?,
             token_secret: optional_env("TWITCH_TOKEN_SECRET"),
+            lease_table: optional_env("LEASE_TABLE"),
             owner: optional_env("DASHBOARD_OWNER"),
             admins: optional_env("DASHBOARD_ADMINS")
                 .map(|a| {
@@ -75,6 +82,7 @@ impl FunctionSettings {
                 })
                 .unwrap_or_default(),
             public_url: url_env("DASHBOARD_PUBLIC_URL")?,
+            timeline_table: optional_env("TIMELINE_TABLE"),
             oauth_base: url_env("TWITCH_OAUTH_URL")?,
             helix_base: url_env("TWITCH_HELIX_URL")?,
         })
@@ -86,19 +94,7 @@ pub type FunctionApp = App<DynamoChannelStore, DynamoClipStore>;
 
 /// Reads the client secret (one `GetSecretValue` at cold start) and builds the app.
 pub async fn function_app(aws: &AwsConfig, s: &FunctionSettings) -> Result<FunctionApp> {
-    let client_secret = match &s.client_secret_id {
-        Some(id) => aws
-            .secrets
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| crate::aws::sdk_error("secretsmanager", "GetSecretValue", e))?
-            .secret_string()
-            .map(|v| Secret::new(v.trim()))
-            .filter(|v| !v.is_empty()),
-        None => None,
-    };
+    let client_secret = read_client_secret(&aws.secrets, s.client_secret_id.as_deref()).await?;
     if client_secret.is_none() {
         tracing::warn!("no client secret configured: log-in answers 503 until TWITCH_CLIENT_SECRET_ID names one");
     }
@@ -127,6 +123,8 @@ pub async fn function_app(aws: &AwsConfig, s: &FunctionSettings) -> Result<Funct
         }
         None => None,
     };
+    let client_secret_kept = client_secret.clone();
+    let cfg_oauth = cfg.oauth_base.clone();
     cfg.client_secret = client_secret;
     cfg.admins.clone_from(&s.admins);
     cfg.poll_events = true;
@@ -145,6 +143,9 @@ pub async fn function_app(aws: &AwsConfig, s: &FunctionSettings) -> Result<Funct
         aws.dynamodb.clone(),
         &s.sessions_table,
     )));
+    if let Some(t) = &s.timeline_table {
+        app = app.with_timeline(Arc::new(DynamoTimeline::new(aws.dynamodb.clone(), t)));
+    }
     if let Some(h) = helix {
         app = app.with_views(Arc::new(ClipApiViews(h)), DEFAULT_MAX_AGE);
     }
@@ -153,6 +154,32 @@ pub async fn function_app(aws: &AwsConfig, s: &FunctionSettings) -> Result<Funct
             aws.secrets.clone(),
             secret,
         )));
+        // Downloads with the clipper's own token: the secret the clip function uses, read when
+        // needed, refreshed under the same lease (never two refreshes of one pair at once).
+        if let Some(lease) = &s.lease_table {
+            let store = SecretsManagerTokenStore::new(aws.secrets.clone(), secret)
+                .with_lease(DynamoLease::new(aws.dynamodb.clone(), lease));
+            let mut h = HelixConfig::new(&s.client_id);
+            h.oauth_base = cfg_oauth.clone();
+            if let Some(b) = &s.helix_base {
+                h.helix_base = b.clone();
+            }
+            let creds = TwitchCredentials {
+                client_id: s.client_id.clone(),
+                client_secret: client_secret_kept.clone(),
+                access_token: None,
+                refresh_token: None,
+            };
+            let helix = HelixClient::from_shared_store(
+                h,
+                &creds,
+                store,
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .map_err(|e| FunctionsError::Config(format!("Helix client: {e}")))?;
+            app = app.with_downloads(Arc::new(HelixDownloads::links(Arc::new(helix))));
+        }
     }
     Ok(app)
 }

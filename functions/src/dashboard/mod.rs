@@ -11,6 +11,7 @@
 //! | scored windows and clip changes from the driver (SSE), the live board | [`events`] |
 //! | the clip rows of `/api/clips` and `clipper clips export` | [`export`] |
 //! | view counts from Helix Get Clips, cached | [`views`] |
+//! | clip downloads (Get Clips Download: saved to disk, or a link) | [`downloads`] |
 //! | the Lambda function's wiring: DynamoDB, Secrets Manager (feature `aws`) | `function` |
 //!
 //! The router is generic over the [`ChannelStore`] and [`ClipStore`] it manages; sessions and
@@ -20,6 +21,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod downloads;
 pub mod events;
 pub mod export;
 #[cfg(feature = "aws")]
@@ -39,7 +41,7 @@ use axum::Router;
 use tokio::sync::Notify;
 
 use crate::error::{FunctionsError, Result};
-use crate::roles::{ChannelStore, ClipStore, TokenStore};
+use crate::roles::{ChannelStore, ClipStore, Timeline, TokenStore};
 use crate::twitch::auth::{OAuthClient, Secret, UserTokens};
 pub use events::{DashEvent, Events, PublishingClipStore};
 
@@ -139,6 +141,11 @@ pub struct App<C, S> {
     tokens: Option<Arc<dyn TokenSink>>,
     /// View counts of confirmed clips (Helix), when a Helix client can read.
     views: Option<views::ViewCache>,
+    /// Clip downloads, when the clipper has a user token.
+    downloads: Option<Arc<dyn downloads::ClipDownloader>>,
+    /// Recent windows per channel (the timeline's history; on AWS also the overview's live
+    /// state): `events` itself unless told otherwise.
+    timeline: Arc<dyn Timeline>,
 }
 
 impl<C: ChannelStore + 'static, S: ClipStore + 'static> App<C, S> {
@@ -172,10 +179,12 @@ impl<C: ChannelStore + 'static, S: ClipStore + 'static> App<C, S> {
             sessions: auth::Sessions::default(),
             channels,
             clips,
-            events,
+            events: events.clone(),
             changed,
             tokens,
             views: None,
+            downloads: None,
+            timeline: Arc::new(events.clone()),
             cfg,
         })
     }
@@ -198,6 +207,18 @@ impl<C: ChannelStore + 'static, S: ClipStore + 'static> App<C, S> {
         self
     }
 
+    /// Read recent windows from `t` (the function: the timeline table).
+    pub fn with_timeline(mut self, t: Arc<dyn Timeline>) -> Self {
+        self.timeline = t;
+        self
+    }
+
+    /// Offer clip downloads through `d`.
+    pub fn with_downloads(mut self, d: Arc<dyn downloads::ClipDownloader>) -> Self {
+        self.downloads = Some(d);
+        self
+    }
+
     /// The routes.
     pub fn router(self: Arc<Self>) -> Router {
         Router::new()
@@ -211,7 +232,15 @@ impl<C: ChannelStore + 'static, S: ClipStore + 'static> App<C, S> {
                 "/api/channels/{name}",
                 put(api::put_channel::<C, S>).delete(api::delete_channel::<C, S>),
             )
+            .route(
+                "/api/channels/{name}/windows",
+                get(api::channel_windows::<C, S>),
+            )
             .route("/api/clips", get(api::clips::<C, S>))
+            .route(
+                "/api/clips/{request_id}/download",
+                post(api::download::<C, S>),
+            )
             .route("/api/events", get(api::events::<C, S>))
             .route("/", get(pages::page::<C, S>))
             .route("/clips", get(pages::page::<C, S>))

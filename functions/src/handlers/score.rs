@@ -11,7 +11,8 @@
 //!   claim or scheduling fails fails the records that carried its windows (and its cached state
 //!   is dropped, so the redelivered windows are scored again from the stored model).
 //! * Windows already seen for a channel (a duplicated delivery) are skipped.
-//! * Scored windows go to the [`WindowArchive`] for retraining, once per channel per batch.
+//! * Scored windows go to the [`WindowArchive`] for retraining, once per channel per batch,
+//!   and (when set) to the dashboard's [`Timeline`]; neither failing fails the batch.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -25,7 +26,8 @@ use super::metrics::{self, COUNTS};
 use super::{decode_message, BatchOutcome, QueueBatch};
 use crate::error::{FunctionsError, Result};
 use crate::roles::{
-    ChannelConfig, ChannelStore, ClipScheduler, ModelFetch, ModelStore, MomentClaims, WindowArchive,
+    ChannelConfig, ChannelStore, ClipScheduler, ModelFetch, ModelStore, MomentClaims, Timeline,
+    WindowArchive, WindowPoint,
 };
 
 /// Settings of the score handler.
@@ -37,6 +39,9 @@ pub struct ScoreConfig {
     pub model_refresh_ms: Millis,
     /// Re-read channel settings at most this often. Default 60 s.
     pub channels_refresh_ms: Millis,
+    /// Write a channel's window to the dashboard timeline at most this often, unless it
+    /// triggered. Default 60 s: one write a minute per channel (1,440 a day, ~$0.002).
+    pub timeline_every_ms: Millis,
 }
 
 impl Default for ScoreConfig {
@@ -45,6 +50,7 @@ impl Default for ScoreConfig {
             detector: DetectorConfig::default(),
             model_refresh_ms: 60_000,
             channels_refresh_ms: 60_000,
+            timeline_every_ms: 60_000,
         }
     }
 }
@@ -62,6 +68,8 @@ struct State {
     scorers: HashMap<String, Cached>,
     settings: HashMap<String, ChannelConfig>,
     settings_read_ms: Option<Millis>,
+    /// End of the last window written to the timeline, per channel.
+    timeline_last: HashMap<String, Millis>,
 }
 
 /// What one invocation did (also logged and emitted as metrics).
@@ -88,6 +96,7 @@ pub struct ScoreHandler<M, C, S, A, Ch> {
     channels: Ch,
     config: ScoreConfig,
     state: tokio::sync::Mutex<State>,
+    timeline: Option<std::sync::Arc<dyn Timeline>>,
 }
 
 impl<M, C, S, A, Ch> ScoreHandler<M, C, S, A, Ch>
@@ -114,7 +123,14 @@ where
             channels,
             config,
             state: tokio::sync::Mutex::new(State::default()),
+            timeline: None,
         }
+    }
+
+    /// Also write each scored window to `t` (the dashboard's timeline).
+    pub fn with_timeline(mut self, t: std::sync::Arc<dyn Timeline>) -> Self {
+        self.timeline = Some(t);
+        self
     }
 
     pub fn archive(&self) -> &A {
@@ -307,9 +323,11 @@ where
             return Err(FunctionsError::Config(format!("no scorer for {channel}")));
         };
         self.refresh_model(channel, cached, now_ms).await;
+        let timeline_last = &mut state.timeline_last;
         cached.scorer.set_decision_config(decision.clone());
 
         let mut archived: Vec<WindowFeatures> = Vec::with_capacity(items.len());
+        let mut points: Vec<WindowPoint> = Vec::new();
         for (_, env) in items {
             let end = env.features.end_ms;
             if end <= cached.last_end_ms {
@@ -325,6 +343,22 @@ where
             stats.windows += 1;
             metrics::add(&COUNTS.windows, 1);
             decisions.extend(scored.trigger);
+            if self.timeline.is_some() {
+                let sc = &scored.window.scores;
+                let last = timeline_last.get(channel).copied().unwrap_or(Millis::MIN);
+                if end.saturating_sub(last) >= self.config.timeline_every_ms
+                    || !decisions.is_empty()
+                {
+                    let mut p = WindowPoint::of(
+                        &scored.window.features,
+                        Some(sc.combined),
+                        Some(sc.threshold),
+                    );
+                    p.live = env.live;
+                    points.push(p);
+                    timeline_last.insert(channel.to_owned(), end);
+                }
+            }
             archived.push(scored.window.features);
             for d in decisions {
                 stats.triggers += 1;
@@ -335,6 +369,12 @@ where
         if let Err(e) = self.archive.append(channel, &archived).await {
             tracing::warn!(channel, windows = archived.len(), error = %e,
                 "cannot archive windows for retraining");
+        }
+        if let Some(t) = self.timeline.as_ref().filter(|_| !points.is_empty()) {
+            if let Err(e) = t.record(&points).await {
+                tracing::warn!(channel, windows = points.len(), error = %e,
+                    "cannot write windows to the dashboard timeline");
+            }
         }
         Ok(())
     }

@@ -31,6 +31,10 @@ pub enum HelixError {
     /// banned or timed out. The caller pauses the channel.
     #[error("clipping forbidden: {message}")]
     ClippingForbidden { message: String },
+    /// 403 on a request the token's user may not make (Get Clips Download: not the
+    /// broadcaster or an editor), or a token without the scope the request needs.
+    #[error("forbidden: {message}")]
+    Forbidden { message: String },
     /// 404 on Create Clip: the broadcaster is not live.
     #[error("broadcaster is not live")]
     NotLive,
@@ -121,7 +125,7 @@ impl HelixError {
         match self {
             HelixError::BadRequest { .. } => Some(400),
             HelixError::Unauthorized { .. } => Some(401),
-            HelixError::ClippingForbidden { .. } => Some(403),
+            HelixError::ClippingForbidden { .. } | HelixError::Forbidden { .. } => Some(403),
             HelixError::NotLive => Some(404),
             HelixError::RateLimited { .. } => Some(429),
             HelixError::Server { status, .. } | HelixError::Status { status, .. } => Some(*status),

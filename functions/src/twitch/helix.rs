@@ -93,6 +93,20 @@ pub struct ClipInfo {
     pub thumbnail_url: String,
 }
 
+/// Download links of one clip (Get Clips Download). Either may be absent (not rendered yet,
+/// or no portrait version).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipDownload {
+    pub clip_id: String,
+    #[serde(default)]
+    pub landscape_download_url: Option<String>,
+    #[serde(default)]
+    pub portrait_download_url: Option<String>,
+}
+
+/// Scopes that allow Get Clips Download: an editor's, or the broadcaster's own.
+pub const DOWNLOAD_SCOPES: [&str; 2] = ["editor:manage:clips", "channel:manage:clips"];
+
 /// A live stream as Get Streams reports it (offline channels are absent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamInfo {
@@ -598,6 +612,66 @@ impl<S: TokenStore> HelixClient<S> {
                 self.get_data::<ClipInfo>("get clips", "clips", &query)
                     .await?,
             );
+        }
+        Ok(out)
+    }
+
+    /// Get Clips Download (`GET /clips/downloads?editor_id&broadcaster_id&clip_id`) with the
+    /// user token, as its own user (the editor; the broadcaster when it is their channel).
+    /// A token without [`DOWNLOAD_SCOPES`] fails before the call with
+    /// [`HelixError::Forbidden`] naming the scopes; Twitch's 403 (not the broadcaster or an
+    /// editor of that channel) comes back as [`HelixError::Forbidden`] too.
+    pub async fn clip_downloads(
+        &self,
+        broadcaster_id: &str,
+        clip_ids: &[String],
+    ) -> HResult<Vec<ClipDownload>> {
+        let user = self.user.as_ref().ok_or(HelixError::MissingCredentials(
+            "user access token (editor:manage:clips or channel:manage:clips)",
+        ))?;
+        // A shared store (the function) may have been empty until now: load the pair first.
+        user.fresh_access_token().await?;
+        let info = user.validate().await?;
+        if !DOWNLOAD_SCOPES.iter().any(|s| info.has_scope(s)) {
+            return Err(HelixError::Forbidden {
+                message: format!(
+                    "the token of {} lacks the editor:manage:clips and channel:manage:clips scopes",
+                    info.login.as_deref().unwrap_or("the clipper's account")
+                ),
+            });
+        }
+        let me = user.user_id().await?;
+        let mut out = Vec::new();
+        // Twitch takes at most 10 clip ids per call.
+        for chunk in clip_ids.chunks(10) {
+            let mut query: Vec<(&str, &str)> = vec![
+                ("editor_id", me.as_str()),
+                ("broadcaster_id", broadcaster_id),
+            ];
+            query.extend(chunk.iter().map(|i| ("clip_id", i.as_str())));
+            let resp = self
+                .call(
+                    "get clips download",
+                    Method::GET,
+                    "clips/downloads",
+                    &query,
+                    Auth::User,
+                )
+                .await?;
+            match resp.status() {
+                s if s.is_success() => {
+                    out.extend(
+                        decode::<Data<ClipDownload>>("get clips download", resp)
+                            .await?
+                            .data,
+                    );
+                }
+                StatusCode::FORBIDDEN => {
+                    let (_, message) = read_error(resp).await;
+                    return Err(HelixError::Forbidden { message });
+                }
+                _ => return Err(status_error("get clips download", resp).await),
+            }
         }
         Ok(out)
     }

@@ -33,8 +33,8 @@ pub use auth::{
 pub use emotes::{EmoteCatalog, EmoteList, EmoteProvider, EmoteProviders, RefreshOutcome};
 pub use error::HelixError;
 pub use helix::{
-    ChatDropReason, ChatSent, ClipInfo, CreatedClip, HelixClient, HelixConfig, StreamInfo,
-    StreamsBy,
+    ChatDropReason, ChatSent, ClipDownload, ClipInfo, CreatedClip, HelixClient, HelixConfig,
+    StreamInfo, StreamsBy, DOWNLOAD_SCOPES,
 };
 
 /// `base` + `/` + `path`, keeping any path the base already has (`https://proxy/helix` +

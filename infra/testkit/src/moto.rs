@@ -13,8 +13,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use clipper_functions::aws::{
-    AwsConfig, DynamoChannelStore, DynamoClaims, DynamoClipStore, S3ModelStore, S3WindowArchive,
-    SqsClipScheduler,
+    AwsConfig, DynamoChannelStore, DynamoClaims, DynamoClipStore, DynamoTimeline, S3ModelStore,
+    S3WindowArchive, SqsClipScheduler,
 };
 use clipper_functions::clip_flow::ClipFlowConfig;
 use clipper_functions::handlers::clip::{ClipHandler, ClipHandlerConfig};
@@ -175,6 +175,22 @@ pub async fn table(aws: &AwsConfig, name: &str, pk: &str) {
         .expect("CreateTable");
 }
 
+/// The timeline table (template.yaml `TimelineTable`): partition key `channel`, sort key
+/// `end_ms` (a number).
+pub async fn timeline_table(aws: &AwsConfig, name: &str) {
+    aws.dynamodb
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(attr("channel", ScalarAttributeType::S))
+        .attribute_definitions(attr("end_ms", ScalarAttributeType::N))
+        .key_schema(key("channel", KeyType::Hash))
+        .key_schema(key("end_ms", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("CreateTable");
+}
+
 /// The clips table with its `by_channel` index and its stream of new images (the notify
 /// function's input, as in template.yaml).
 pub async fn clips_table(aws: &AwsConfig, name: &str) {
@@ -250,6 +266,8 @@ pub struct Stack {
     pub clips_table: String,
     pub state_table: String,
     pub channels_table: String,
+    /// The dashboard's recent windows (written by the score function).
+    pub timeline_table: String,
 }
 
 /// The score handler as the stack wires it.
@@ -275,12 +293,18 @@ impl Stack {
             clips_table: unique(&format!("{prefix}-clips")),
             state_table: unique(&format!("{prefix}-state")),
             channels_table: unique(&format!("{prefix}-channels")),
+            timeline_table: unique(&format!("{prefix}-timeline")),
         };
         bucket(aws, &stack.bucket).await;
         clips_table(aws, &stack.clips_table).await;
         table(aws, &stack.state_table, "channel").await;
         table(aws, &stack.channels_table, "channel").await;
+        timeline_table(aws, &stack.timeline_table).await;
         stack
+    }
+
+    pub fn timeline(&self) -> DynamoTimeline {
+        DynamoTimeline::new(self.aws.dynamodb.clone(), &self.timeline_table)
     }
 
     pub fn models(&self) -> S3ModelStore {
@@ -307,7 +331,8 @@ impl Stack {
         DynamoChannelStore::new(self.aws.dynamodb.clone(), &self.channels_table)
     }
 
-    /// The score function with the default configuration.
+    /// The score function with the default configuration (as deployed by default: no
+    /// dashboard timeline).
     pub fn score_handler(&self) -> StackScore {
         ScoreHandler::new(
             self.models(),
@@ -317,6 +342,12 @@ impl Stack {
             self.channels(),
             ScoreConfig::default(),
         )
+    }
+
+    /// [`Stack::score_handler`] also writing the timeline table (`DashboardTimeline=true`).
+    pub fn score_handler_with_timeline(&self) -> StackScore {
+        self.score_handler()
+            .with_timeline(std::sync::Arc::new(self.timeline()))
     }
 
     /// The clip function with quick confirmation re-checks (1 s, 2 s), 4 Create attempts 1 s

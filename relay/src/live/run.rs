@@ -324,6 +324,17 @@ where
                     ),
                     None => app,
                 };
+                // Downloads (Get Clips Download) with the clipper's user token, saved under
+                // recordings/downloads.
+                let app = match helix.as_ref().filter(|h| h.can_clip()) {
+                    Some(h) => {
+                        app.with_downloads(Arc::new(dashboard::downloads::HelixDownloads::saving(
+                            h.clone(),
+                            cfg.recordings_dir.join("downloads"),
+                        )))
+                    }
+                    None => app,
+                };
                 server = Some(tokio::spawn(dashboard::serve(
                     bound,
                     Arc::new(app),

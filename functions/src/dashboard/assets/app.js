@@ -126,19 +126,33 @@
     const clips = await api("/api/clips?channel=" + channelName + "&since=24h");
     clips.slice(-10).reverse().forEach((c) => clipList.append(clipItem(c)));
 
-    let windows = 0;
-    const es = new EventSource("/api/events");
+    let windows = 0, lastEnd = 0;
+    function addWindow(ev, history) {
+      if (ev.end_ms <= lastEnd) return; // already shown (history, or a repeated poll)
+      lastEnd = ev.end_ms;
+      data[0].push(ev.end_ms / 1000); data[1].push(ev.msgs_per_min);
+      data[2].push(ev.score); data[3].push(ev.threshold); data[4].push(null);
+      if (data[0].length > N) data.forEach((s) => s.shift());
+      if (history) return;
+      windows++;
+      plot.setData(data);
+      live.textContent = windows + " windows live · last score " + fmt.num(ev.score) + " · threshold " + fmt.num(ev.threshold) + " · " + fmt.num(ev.msgs_per_min, 0) + " msgs/min";
+      document.body.dataset.windows = String(windows);
+    }
+    // The last 30 minutes first, then what comes live.
+    try {
+      const past = await api("/api/channels/" + channelName + "/windows");
+      past.forEach((ev) => addWindow(ev, true));
+      plot.setData(data);
+      if (past.length) live.textContent = past.length + " windows in the last 30 min · waiting for the next…";
+      document.body.dataset.history = String(past.length);
+    } catch (e) { live.textContent = "History unavailable: " + e.message; }
+    const es = new EventSource("/api/events?channel=" + encodeURIComponent(channelName));
     es.onmessage = (m) => {
       const ev = JSON.parse(m.data);
       if (ev.channel !== channelName) return;
       if (ev.type === "window") {
-        windows++;
-        data[0].push(ev.end_ms / 1000); data[1].push(ev.msgs_per_min);
-        data[2].push(ev.score); data[3].push(ev.threshold); data[4].push(null);
-        if (data[0].length > N) data.forEach((s) => s.shift());
-        plot.setData(data);
-        live.textContent = windows + " windows live · last score " + fmt.num(ev.score) + " · threshold " + fmt.num(ev.threshold) + " · " + fmt.num(ev.msgs_per_min, 0) + " msgs/min";
-        document.body.dataset.windows = String(windows);
+        addWindow(ev, false);
       } else if (ev.type === "clip") {
         const t = ev.trigger_ms / 1000;
         let i = data[0].findIndex((x) => x >= t);
@@ -239,7 +253,24 @@
         c.url ? el("a", { href: c.url, target: "_blank", rel: "noopener" }, "Watch") : "",
         c.url && c.edit_url ? " · " : "",
         c.edit_url ? el("a", { href: c.edit_url, target: "_blank", rel: "noopener" }, "Edit") : "",
-        c.error ? el("small", { class: "error" }, c.error) : ""));
+        c.error ? el("small", { class: "error" }, c.error) : ""),
+      c.status === "confirmed" && c.clip_id ? downloadButton(c) : "");
+  }
+
+  // Get Clips Download: saved to disk by `clipper run`, a link on AWS; otherwise the reason.
+  function downloadButton(c) {
+    const msg = el("p", { class: "note download-result", role: "status" });
+    const b = el("button", { type: "button", class: "download" }, "Download");
+    b.addEventListener("click", async () => {
+      b.disabled = true; msg.textContent = "Downloading…";
+      try {
+        const d = await api("/api/clips/" + encodeURIComponent(c.request_id) + "/download", { method: "POST" });
+        msg.replaceChildren(d.saved ? (d.already ? "Already saved: " : "Saved to ") + d.saved + " (" + fmt.num(d.bytes / 1048576, 1) + " MB) · " : "",
+          el("a", { href: d.url, rel: "noopener noreferrer", target: "_blank" }, d.saved ? "Twitch link" : "Download from Twitch"));
+      } catch (e) { msg.className = "note error"; msg.textContent = "Not downloaded: " + e.message; }
+      b.disabled = false;
+    });
+    return el("div", { class: "download-box" }, b, msg);
   }
 
   // ---- analytics ----
