@@ -834,7 +834,8 @@ async fn helix_for_downloads(
     Mock::given(method("GET"))
         .and(path("/helix/clips"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [
-            {"id": "Clipd", "url": "https://clips.twitch.tv/Clipd", "view_count": 1234},
+            {"id": "Clipd", "url": "https://clips.twitch.tv/Clipd", "view_count": 1234,
+             "thumbnail_url": "https://static-cdn.jtvnw.net/twitch-clips-thumbnails-prod/Clipd/preview-480x272.jpg"},
             {"id": "Clipa", "url": "https://clips.twitch.tv/Clipa", "view_count": 7}
         ]})))
         .expect(get_clips_calls)
@@ -999,6 +1000,12 @@ async fn downloads_save_the_clip_or_say_why_not_and_views_come_from_get_clips() 
         let views =
             |id: &str| rows.iter().find(|r| r["request_id"] == id).unwrap()["views"].clone();
         assert_eq!(views("d"), json!(1234));
+        let row = |id: &str| rows.iter().find(|r| r["request_id"] == id).unwrap().clone();
+        assert!(row("d")["thumbnail_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/Clipd/preview-480x272.jpg"));
+        assert_eq!(row("a")["thumbnail_url"], Value::Null);
         assert_eq!(views("a"), json!(7));
         assert_eq!(views("e"), Value::Null, "Twitch does not know it");
         assert_eq!(views("c"), Value::Null, "not confirmed: not asked");

@@ -516,8 +516,12 @@ pub async fn clips<C: ChannelStore, S: ClipStore>(
                 let mut v = serde_json::to_value(r).map_err(internal)?;
                 if let Some(o) = v.as_object_mut() {
                     o.insert("trigger".into(), json!(r.kind));
-                    let n = r.clip_id.as_ref().and_then(|id| views.get(id));
-                    o.insert("views".into(), json!(n));
+                    let st = r.clip_id.as_ref().and_then(|id| views.get(id));
+                    o.insert("views".into(), json!(st.map(|s| s.views)));
+                    o.insert(
+                        "thumbnail_url".into(),
+                        json!(st.and_then(|s| s.thumbnail_url.as_deref())),
+                    );
                 }
                 out.push(v);
             }

@@ -14,11 +14,19 @@ use crate::twitch::HelixError;
 /// Refresh period of [`ViewCache`] unless told otherwise.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(600);
 
+/// What Get Clips tells about a clip that the pages show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClipStats {
+    pub views: u64,
+    /// Twitch's preview image (shown where the player cannot be embedded).
+    pub thumbnail_url: Option<String>,
+}
+
 /// Where view counts come from.
 #[async_trait::async_trait]
 pub trait ViewSource: Send + Sync + Debug {
-    /// Views of the clips among `clip_ids` that exist (others are absent).
-    async fn views(&self, clip_ids: &[String]) -> Result<HashMap<String, u64>, HelixError>;
+    /// Views (and thumbnails) of the clips among `clip_ids` that exist (others are absent).
+    async fn views(&self, clip_ids: &[String]) -> Result<HashMap<String, ClipStats>, HelixError>;
 }
 
 /// Any [`ClipApi`] (the Helix client) as a [`ViewSource`].
@@ -27,13 +35,22 @@ pub struct ClipApiViews<A>(pub Arc<A>);
 
 #[async_trait::async_trait]
 impl<A: ClipApi + Debug + 'static> ViewSource for ClipApiViews<A> {
-    async fn views(&self, clip_ids: &[String]) -> Result<HashMap<String, u64>, HelixError> {
+    async fn views(&self, clip_ids: &[String]) -> Result<HashMap<String, ClipStats>, HelixError> {
         Ok(self
             .0
             .get_clips(clip_ids)
             .await?
             .into_iter()
-            .map(|c| (c.id, c.view_count))
+            .map(|c| {
+                let thumb = Some(c.thumbnail_url).filter(|t| t.starts_with("https://"));
+                (
+                    c.id,
+                    ClipStats {
+                        views: c.view_count,
+                        thumbnail_url: thumb,
+                    },
+                )
+            })
             .collect())
     }
 }
@@ -44,7 +61,7 @@ struct State {
     refreshed: Option<Instant>,
     /// Ids asked about (found or not), so a missing clip is not asked again before a refresh.
     asked: HashSet<String>,
-    views: HashMap<String, u64>,
+    views: HashMap<String, ClipStats>,
 }
 
 /// View counts, cached.
@@ -65,8 +82,8 @@ impl ViewCache {
         }
     }
 
-    /// Views of `clip_ids` (those Twitch knows).
-    pub async fn views(&self, clip_ids: &[String]) -> HashMap<String, u64> {
+    /// Views and thumbnails of `clip_ids` (those Twitch knows).
+    pub async fn views(&self, clip_ids: &[String]) -> HashMap<String, ClipStats> {
         let mut st = self.state.lock().await;
         let stale = st.refreshed.is_none_or(|t| t.elapsed() >= self.max_age);
         let wanted: Vec<String> = if stale {
@@ -106,7 +123,7 @@ impl ViewCache {
         }
         clip_ids
             .iter()
-            .filter_map(|id| st.views.get(id).map(|v| (id.clone(), *v)))
+            .filter_map(|id| st.views.get(id).map(|v| (id.clone(), v.clone())))
             .collect()
     }
 }
@@ -122,9 +139,18 @@ mod tests {
 
     #[async_trait::async_trait]
     impl ViewSource for Counting {
-        async fn views(&self, ids: &[String]) -> Result<HashMap<String, u64>, HelixError> {
+        async fn views(&self, ids: &[String]) -> Result<HashMap<String, ClipStats>, HelixError> {
             self.0.lock().unwrap().push(ids.to_vec());
-            Ok(ids.iter().map(|i| (i.clone(), i.len() as u64)).collect())
+            Ok(ids
+                .iter()
+                .map(|i| {
+                    let s = ClipStats {
+                        views: i.len() as u64,
+                        thumbnail_url: None,
+                    };
+                    (i.clone(), s)
+                })
+                .collect())
         }
     }
 
@@ -134,7 +160,7 @@ mod tests {
         let cache = ViewCache::new(src.clone(), Duration::from_secs(600));
         let ids = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         assert_eq!(cache.views(&ids(&["a", "bb"])).await.len(), 2);
-        assert_eq!(cache.views(&ids(&["a", "bb"])).await["bb"], 2);
+        assert_eq!(cache.views(&ids(&["a", "bb"])).await["bb"].views, 2);
         assert_eq!(src.0.lock().unwrap().len(), 1, "cached");
         cache.views(&ids(&["a", "ccc"])).await;
         assert_eq!(src.0.lock().unwrap()[1], ids(&["ccc"]), "only the new id");

@@ -125,6 +125,14 @@
 
     const clips = await api("/api/clips?channel=" + channelName + "&since=24h");
     clips.slice(-10).reverse().forEach((c) => clipList.append(clipItem(c)));
+    function markClip(c) {
+      const t = c.trigger_ms / 1000;
+      if (!data[0].length || t < data[0][0] - 60) return false; // before the chart (a minute of slack)
+      let i = data[0].findIndex((x) => x >= t);
+      if (i < 0) i = data[0].length - 1;
+      data[4][i] = c.score > 1 ? 1 : c.score;
+      return true;
+    }
 
     let windows = 0, lastEnd = 0;
     function addWindow(ev, history) {
@@ -143,6 +151,7 @@
     try {
       const past = await api("/api/channels/" + channelName + "/windows");
       past.forEach((ev) => addWindow(ev, true));
+      clips.forEach(markClip);
       plot.setData(data);
       if (past.length) live.textContent = past.length + " windows in the last 30 min · waiting for the next…";
       document.body.dataset.history = String(past.length);
@@ -154,10 +163,7 @@
       if (ev.type === "window") {
         addWindow(ev, false);
       } else if (ev.type === "clip") {
-        const t = ev.trigger_ms / 1000;
-        let i = data[0].findIndex((x) => x >= t);
-        if (i < 0) i = data[0].length - 1;
-        if (i >= 0) { data[4][i] = ev.score > 1 ? 1 : ev.score; plot.setData(data); }
+        if (markClip(ev)) plot.setData(data);
         // A clip already shown (a state change; polled events repeat) is updated in place.
         const item = clipItem(ev);
         const shown = [...clipList.children].find((li) => li.dataset.requestId === ev.request_id);
@@ -242,6 +248,8 @@
     let media;
     if (https && c.clip_id && c.status === "confirmed") {
       media = el("iframe", { src: "https://clips.twitch.tv/embed?clip=" + encodeURIComponent(c.clip_id) + "&parent=" + location.hostname, title: c.title, allowfullscreen: true, loading: "lazy", width: 320, height: 180 });
+    } else if (c.thumbnail_url) {
+      media = el("img", { class: "thumb", src: c.thumbnail_url, alt: "Preview of " + (c.title || "the clip"), loading: "lazy", width: 320, height: 180 });
     } else {
       media = el("div", { class: "thumb", "aria-hidden": "true" }, (c.trigger || c.kind || "").replace(/_/g, " "));
     }
