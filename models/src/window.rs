@@ -206,8 +206,75 @@ pub struct WindowAggregator {
     viewers: Option<u32>,
     scratch: Scratch,
     token_buf: (String, String),
-    union: Vec<u64>,
+    /// Distinct chatters of the 20 s and 60 s context: per user, in how many of the context's
+    /// buckets it chatted (kept as buckets enter and leave, instead of sorting the union of
+    /// the buckets' users every window).
+    ctx: ChatterContext,
     late: u64,
+}
+
+/// Per-user bucket counts over the last `k20` and `k60` buckets of `past`.
+#[derive(Debug, Default)]
+struct ChatterContext {
+    k: (usize, usize),
+    in20: FxHashMap<u64, u32>,
+    in60: FxHashMap<u64, u32>,
+}
+
+impl ChatterContext {
+    fn add(map: &mut FxHashMap<u64, u32>, users: &[u64]) {
+        for u in users {
+            *map.entry(*u).or_insert(0) += 1;
+        }
+    }
+
+    fn remove(map: &mut FxHashMap<u64, u32>, users: &[u64]) {
+        for u in users {
+            if let std::collections::hash_map::Entry::Occupied(mut e) = map.entry(*u) {
+                *e.get_mut() -= 1;
+                if *e.get() == 0 {
+                    e.remove();
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.in20.clear();
+        self.in60.clear();
+    }
+
+    /// `past` just got its newest bucket (and is not yet trimmed): count it in, count out the
+    /// buckets that left each span. `k` are the spans in buckets (capped by what `past` keeps).
+    fn pushed(&mut self, past: &VecDeque<Past>, k: (usize, usize)) {
+        if k != self.k {
+            // Another span (another hop length): count the context afresh.
+            self.k = k;
+            self.clear();
+            for p in past.iter().rev().take(k.0) {
+                Self::add(&mut self.in20, &p.users);
+            }
+            for p in past.iter().rev().take(k.1) {
+                Self::add(&mut self.in60, &p.users);
+            }
+            return;
+        }
+        let len = past.len();
+        if let Some(p) = past.back() {
+            Self::add(&mut self.in20, &p.users);
+            Self::add(&mut self.in60, &p.users);
+        }
+        if len > k.0 {
+            if let Some(p) = past.get(len - 1 - k.0) {
+                Self::remove(&mut self.in20, &p.users);
+            }
+        }
+        if len > k.1 {
+            if let Some(p) = past.get(len - 1 - k.1) {
+                Self::remove(&mut self.in60, &p.users);
+            }
+        }
+    }
 }
 
 const CONTEXT_BUCKETS: usize = 12;
@@ -237,7 +304,7 @@ impl WindowAggregator {
             viewers: None,
             scratch: Scratch::default(),
             token_buf: Default::default(),
-            union: Vec::new(),
+            ctx: ChatterContext::default(),
             late: 0,
         }
     }
@@ -395,6 +462,7 @@ impl WindowAggregator {
             if idle {
                 // Skip the silent stretch: reopen at the bucket of `until` (or leave it closed).
                 self.past.clear();
+                self.ctx.clear();
                 self.bucket.clear();
                 self.open_start = None;
                 break;
@@ -469,6 +537,12 @@ impl WindowAggregator {
             msgs: n,
             users: std::mem::take(&mut users_now),
         });
+        let k20 = (20_000 / (end - start).max(1)).max(1) as usize;
+        let k60 = (60_000 / (end - start).max(1)).max(1) as usize;
+        self.ctx.pushed(
+            &self.past,
+            (k20.min(CONTEXT_BUCKETS), k60.min(CONTEXT_BUCKETS)),
+        );
         while self.past.len() > CONTEXT_BUCKETS {
             if let Some(old) = self.past.pop_front() {
                 users_now = old.users;
@@ -476,30 +550,12 @@ impl WindowAggregator {
             }
         }
         let take = |k: usize| self.past.iter().rev().take(k).map(|p| p.msgs).sum::<u32>();
-        let k20 = (20_000 / (end - start).max(1)).max(1) as usize;
-        let k60 = (60_000 / (end - start).max(1)).max(1) as usize;
         let msgs_20 = take(k20);
         let msgs_60 = take(k60);
         let span20 = hop_s * k20.min(self.past.len()) as f64;
         let span60 = hop_s * k60.min(self.past.len()) as f64;
-        self.union.clear();
-        for p in self.past.iter().rev().take(k20) {
-            self.union.extend_from_slice(&p.users);
-        }
-        self.union.sort_unstable();
-        self.union.dedup();
-        let chatters_20s = self.union.len() as u32;
-        for p in self
-            .past
-            .iter()
-            .rev()
-            .skip(k20)
-            .take(k60.saturating_sub(k20))
-        {
-            self.union.extend_from_slice(&p.users);
-        }
-        self.union.sort_unstable();
-        self.union.dedup();
+        let chatters_20s = self.ctx.in20.len() as u32;
+        let chatters_60s = self.ctx.in60.len() as u32;
 
         let mut top_tokens: Vec<TokenCount> = Vec::new();
         for t in self.bucket.tokens.values() {
@@ -535,7 +591,7 @@ impl WindowAggregator {
             rate_20s: f64::from(msgs_20) / span20.max(hop_s),
             rate_60s: f64::from(msgs_60) / span60.max(hop_s),
             chatters,
-            chatters_60s: self.union.len() as u32,
+            chatters_60s,
             emotes,
             emote_density: f64::from(emotes) / nf,
             emote_msg_share: f64::from(b.msgs_with_emote) / nf,
@@ -585,6 +641,34 @@ mod tests {
 
     fn run(msgs: &[ChatMessage], until: Millis) -> Vec<WindowFeatures> {
         crate::fixture::windows_until(msgs, until)
+    }
+
+    proptest::proptest! {
+        /// Distinct chatters of the 20 s and 60 s context, kept as buckets come and go, equal
+        /// a count by time over the messages themselves (silences longer than the idle limit
+        /// included, which reset the context).
+        #[test]
+        fn context_chatters_equal_a_count_by_time(
+            steps in proptest::collection::vec((0u8..30, 0i64..4_000, proptest::bool::weighted(0.02)), 1..400)
+        ) {
+            let mut t: Millis = 0;
+            let mut msgs = Vec::new();
+            for (user, dt, gap) in steps {
+                t += dt + if gap { 400_000 } else { 0 };
+                msgs.push(msg(t, &format!("u{user}"), "hi"));
+            }
+            let w = run(&msgs, t + 70_000);
+            for f in &w {
+                for (span, got) in [(20_000, f.chatters_20s), (60_000, f.chatters_60s)] {
+                    let want: std::collections::HashSet<&str> = msgs
+                        .iter()
+                        .filter(|m| m.time_ms >= f.end_ms - span && m.time_ms < f.end_ms)
+                        .map(|m| m.login.as_str())
+                        .collect();
+                    proptest::prop_assert_eq!(got as usize, want.len(), "window ending {}", f.end_ms);
+                }
+            }
+        }
     }
 
     #[test]
