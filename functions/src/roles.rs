@@ -179,6 +179,10 @@ pub struct ChannelConfig {
     pub threshold: Option<f64>,
     #[serde(default)]
     pub cooldown_ms: Option<Millis>,
+    /// Length of this channel's clips in seconds (5–60), instead of the span the detector
+    /// chooses to reach back to the moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip_duration_s: Option<f64>,
     /// Discord/Slack webhook to post confirmed clips to (legacy single target: Discord
     /// format, Slack when the host is `hooks.slack.com`). Kept working beside `notify`.
     #[serde(default)]
@@ -213,6 +217,7 @@ impl ChannelConfig {
             enabled: true,
             threshold: None,
             cooldown_ms: None,
+            clip_duration_s: None,
             webhook_url: None,
             notify: Vec::new(),
             notify_failures: false,
@@ -220,6 +225,27 @@ impl ChannelConfig {
             chat_link: false,
             digest: false,
         }
+    }
+
+    /// `base` (the run's decision settings) with this channel's threshold, cooldown and clip
+    /// length: the one place the local driver and the score function apply them.
+    pub fn decision(
+        &self,
+        base: &clipper_models::DecisionConfig,
+    ) -> clipper_models::DecisionConfig {
+        let mut d = base.clone();
+        if let Some(t) = self.threshold {
+            d.threshold = t;
+        }
+        if let Some(c) = self.cooldown_ms {
+            d.cooldown_ms = c;
+        }
+        if let Some(s) = self.clip_duration_s.filter(|s| s.is_finite()) {
+            let ms = (s.clamp(5.0, 60.0) * 1000.0).round() as Millis;
+            d.min_duration_ms = ms;
+            d.max_duration_ms = ms;
+        }
+        d
     }
 
     /// The settings for display and export: webhook URLs reduced to their redacted form
@@ -231,6 +257,9 @@ impl ChannelConfig {
             "threshold": self.threshold,
             "cooldown_ms": self.cooldown_ms,
         });
+        if let Some(d) = self.clip_duration_s {
+            v["clip_duration_s"] = d.into();
+        }
         if let Some(w) = &self.webhook_url {
             v["webhook_url"] = match crate::notify::NotifyTarget::from_webhook(w) {
                 Ok(t) => t.to_string().into(),

@@ -322,6 +322,7 @@ async fn dynamo_channels_crud() {
     let mut a = ChannelConfig::new("#KimDoe");
     a.threshold = Some(0.7);
     a.cooldown_ms = Some(90_000);
+    a.clip_duration_s = Some(45.0);
     a.webhook_url = Some("https://discord.example/hook".into());
     store.put(&a).await.unwrap();
     store.put(&ChannelConfig::new("zed")).await.unwrap();

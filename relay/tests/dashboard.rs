@@ -704,7 +704,7 @@ async fn who_may_do_what() {
             &format!("/api/channels/{STREAMER}"),
             Some(&streamer),
             Some(&origin),
-            Some(json!({"threshold": 0.65, "cooldown_ms": 45000})),
+            Some(json!({"threshold": 0.65, "cooldown_ms": 45000, "clip_duration_s": 40})),
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -724,6 +724,7 @@ async fn who_may_do_what() {
     let file = d.channels_file();
     let s = file.iter().find(|c| c.channel == STREAMER).unwrap();
     assert_eq!((s.threshold, s.cooldown_ms), (Some(0.65), Some(45_000)));
+    assert_eq!(s.clip_duration_s, Some(40.0));
     let n = file.iter().find(|c| c.channel == "newchan").unwrap();
     assert_eq!((n.enabled, n.threshold), (true, Some(0.7)));
     // Bad input is 400.
@@ -751,6 +752,21 @@ async fn who_may_do_what() {
         .status(),
         StatusCode::BAD_REQUEST
     );
+    for d_s in [2, 90] {
+        assert_eq!(
+            d.write(
+                put.clone(),
+                "/api/channels/newchan",
+                Some(&admin),
+                Some(&origin),
+                Some(json!({ "clip_duration_s": d_s }))
+            )
+            .await
+            .status(),
+            StatusCode::BAD_REQUEST,
+            "a clip of {d_s} s"
+        );
+    }
     assert_eq!(
         d.write(
             put.clone(),

@@ -241,6 +241,7 @@ impl DynamoChannelStore {
             .unwrap_or(true);
         c.threshold = get_n(item, "threshold");
         c.cooldown_ms = get_n(item, "cooldown_ms");
+        c.clip_duration_s = get_n(item, "clip_duration_s");
         c.webhook_url = get_s(item, "webhook_url").map(str::to_owned);
         // Alert targets: a list of `kind:value` strings; an unreadable one is skipped with a
         // warning that does not repeat it (it may hold a webhook secret).
@@ -304,6 +305,9 @@ impl ChannelStore for DynamoChannelStore {
         }
         if let Some(cd) = c.cooldown_ms {
             req = req.item("cooldown_ms", n(cd));
+        }
+        if let Some(d) = c.clip_duration_s {
+            req = req.item("clip_duration_s", n(d));
         }
         if let Some(w) = &c.webhook_url {
             req = req.item("webhook_url", s(w));

@@ -403,6 +403,15 @@ pub async fn put_channel<C: ChannelStore, S>(
             ));
         }
     }
+    if config
+        .clip_duration_s
+        .is_some_and(|d| !(5.0..=60.0).contains(&d))
+    {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "clip_duration_s must be within 5..60 seconds".into(),
+        ));
+    }
     if config.cooldown_ms.is_some_and(|c| c < 0) {
         return Err(ApiError(
             StatusCode::BAD_REQUEST,

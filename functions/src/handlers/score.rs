@@ -248,16 +248,10 @@ where
     }
 
     fn decision_for(&self, settings: Option<&ChannelConfig>) -> DecisionConfig {
-        let mut d = self.config.detector.decision.clone();
-        if let Some(s) = settings {
-            if let Some(t) = s.threshold {
-                d.threshold = t;
-            }
-            if let Some(c) = s.cooldown_ms {
-                d.cooldown_ms = c;
-            }
+        match settings {
+            Some(s) => s.decision(&self.config.detector.decision),
+            None => self.config.detector.decision.clone(),
         }
-        d
     }
 
     async fn load_scorer(&self, channel: &str, now_ms: Millis) -> Result<Cached> {

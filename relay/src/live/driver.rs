@@ -205,8 +205,9 @@ pub struct Driver {
     progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// The dashboard's events and live board, if it is on.
     events: Option<Events>,
-    /// Per-channel threshold and cooldown overrides (from the channel store).
-    overrides: HashMap<String, (Option<f64>, Option<Millis>)>,
+    /// Per-channel settings (threshold, cooldown and clip length overrides) from the channel
+    /// store.
+    overrides: HashMap<String, clipper_functions::roles::ChannelConfig>,
     out: Vec<Output>,
     closed: Vec<WindowFeatures>,
     pub stats: DriverStats,
@@ -332,16 +333,10 @@ impl Driver {
 
     /// The decision settings of `channel`: the run's, with the channel's overrides.
     fn decision_for(&self, channel: &str) -> clipper_models::DecisionConfig {
-        let mut d = self.opts.detector.decision.clone();
-        if let Some((threshold, cooldown)) = self.overrides.get(channel) {
-            if let Some(t) = threshold {
-                d.threshold = *t;
-            }
-            if let Some(c) = cooldown {
-                d.cooldown_ms = *c;
-            }
+        match self.overrides.get(channel) {
+            Some(c) => c.decision(&self.opts.detector.decision),
+            None => self.opts.detector.decision.clone(),
         }
-        d
     }
 
     fn load_model(&self, channel: &str) -> Option<ChannelModel> {
@@ -754,10 +749,7 @@ impl Driver {
                 }
             }
             Control::Settings(list) => {
-                self.overrides = list
-                    .into_iter()
-                    .map(|c| (c.channel, (c.threshold, c.cooldown_ms)))
-                    .collect();
+                self.overrides = list.into_iter().map(|c| (c.channel.clone(), c)).collect();
                 let names: Vec<String> = self.chans.keys().cloned().collect();
                 for name in names {
                     let d = self.decision_for(&name);
@@ -1062,9 +1054,11 @@ mod tests {
         let mut a = clipper_functions::roles::ChannelConfig::new("a");
         a.threshold = Some(0.77);
         a.cooldown_ms = Some(90_000);
+        a.clip_duration_s = Some(45.0);
         d.on_control(Control::Settings(vec![a]));
         let got = d.decision_for("a");
         assert_eq!((got.threshold, got.cooldown_ms), (0.77, 90_000));
+        assert_eq!((got.min_duration_ms, got.max_duration_ms), (45_000, 45_000));
         assert_eq!(
             d.decision_for("b"),
             base,

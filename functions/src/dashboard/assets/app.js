@@ -186,9 +186,10 @@
     f.append(
       field("s-enabled", "Watching", el("input", { id: "s-enabled", type: "checkbox", checked: cfg.enabled })),
       field("s-threshold", "Threshold (0–1)", el("input", { id: "s-threshold", type: "number", min: 0, max: 1, step: 0.01, value: cfg.threshold ?? "" }), "empty: the channel's adaptive threshold"),
-      field("s-cooldown", "Cooldown (s)", el("input", { id: "s-cooldown", type: "number", min: 0, step: 1, value: cfg.cooldown_ms == null ? "" : cfg.cooldown_ms / 1000 })));
+      field("s-cooldown", "Cooldown (s)", el("input", { id: "s-cooldown", type: "number", min: 0, step: 1, value: cfg.cooldown_ms == null ? "" : cfg.cooldown_ms / 1000 })),
+      field("s-duration", "Clip length (s)", el("input", { id: "s-duration", type: "number", min: 5, max: 60, step: 1, value: cfg.clip_duration_s ?? "" }), "empty: reach back to the moment (30–60 s)"));
     // Every other setting the channel record has (notifications, ...), as text.
-    const known = new Set(["channel", "enabled", "threshold", "cooldown_ms", "live_state", "clips_today"]);
+    const known = new Set(["channel", "enabled", "threshold", "cooldown_ms", "clip_duration_s", "live_state", "clips_today"]);
     const extra = Object.keys(cfg).filter((k) => !known.has(k) && (cfg[k] === null || typeof cfg[k] !== "object"));
     for (const k of extra) {
       f.append(field("s-" + k, k.replace(/_/g, " "), el("input", { id: "s-" + k, "data-key": k, "data-type": typeof cfg[k], value: cfg[k] ?? "" })));
@@ -200,6 +201,7 @@
       const num = (id) => { const v = f.querySelector(id).value; return v === "" ? null : Number(v); };
       const body = { enabled: f.querySelector("#s-enabled").checked, threshold: num("#s-threshold") };
       const cd = num("#s-cooldown"); body.cooldown_ms = cd === null ? null : Math.round(cd * 1000);
+      body.clip_duration_s = num("#s-duration");
       for (const input of f.querySelectorAll("[data-key]")) {
         const v = input.value;
         body[input.dataset.key] = v === "" ? null : input.dataset.type === "number" ? Number(v) : input.dataset.type === "boolean" ? v === "true" : v;
