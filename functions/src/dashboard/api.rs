@@ -83,6 +83,11 @@ async fn viewer<C: ChannelStore, S>(
     Ok((user, own))
 }
 
+/// Whether `user` may see `channel`, given the channels [`viewer`] found visible.
+fn sees(user: &User, visible: &[ChannelConfig], channel: &str) -> bool {
+    user.admin || visible.iter().any(|c| c.channel == channel)
+}
+
 /// Writes need a same-origin `Origin` header.
 fn same_origin<C, S>(app: &App<C, S>, headers: &HeaderMap) -> ApiResult<()> {
     let public = app.public(headers);
@@ -326,7 +331,7 @@ pub async fn channel_windows<C: ChannelStore, S>(
 ) -> ApiResult<Json<Vec<DashEvent>>> {
     let (user, visible) = viewer(&app, &jar).await?;
     let name = channel_name(&name)?;
-    if !user.admin && !visible.iter().any(|c| c.channel == name) {
+    if !sees(&user, &visible, &name) {
         return Err(forbidden("not your channel"));
     }
     let since = q
@@ -488,8 +493,7 @@ pub async fn clips<C: ChannelStore, S: ClipStore>(
         .await
         .map_err(internal)?;
     rows.retain(|r| {
-        (user.admin || visible.iter().any(|c| c.channel == r.channel))
-            && status.is_none_or(|s| status_name(r) == s)
+        sees(&user, &visible, &r.channel) && status.is_none_or(|s| status_name(r) == s)
     });
     match q.format.as_deref().unwrap_or("json") {
         "csv" => {
@@ -561,7 +565,7 @@ pub async fn download<C: ChannelStore, S: ClipStore>(
         .await
         .map_err(internal)?
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such clip".into()))?;
-    if !user.admin && !visible.iter().any(|c| c.channel == record.channel) {
+    if !sees(&user, &visible, &record.channel) {
         return Err(forbidden("not your channel"));
     }
     if record.status != ClipStatus::Confirmed || record.clip_id.is_none() {
@@ -634,7 +638,7 @@ pub async fn events<C: ChannelStore, S: ClipStore>(
         // end as the event id, which the browser sends back as `Last-Event-ID`.
         if let Some(ch) = q.channel.as_deref().filter(|c| !c.is_empty()) {
             let ch = channel_name(ch)?;
-            if user.admin || visible.iter().any(|c| c.channel == ch) {
+            if sees(&user, &visible, &ch) {
                 let after = headers
                     .get("last-event-id")
                     .and_then(|v| v.to_str().ok())
@@ -651,10 +655,7 @@ pub async fn events<C: ChannelStore, S: ClipStore>(
                 }
             }
         }
-        for r in rows
-            .iter()
-            .filter(|r| user.admin || visible.iter().any(|c| c.channel == r.channel))
-        {
+        for r in rows.iter().filter(|r| sees(&user, &visible, &r.channel)) {
             let data = serde_json::to_string(&DashEvent::clip_of(r)).map_err(internal)?;
             body.push_str("data: ");
             body.push_str(&data);

@@ -94,13 +94,58 @@ pub struct ChannelLive {
     pub last_window_ms: Option<Millis>,
 }
 
+/// A window as the board keeps it: 32 bytes, without the channel's name (the map's key), so
+/// an hour of a thousand channels stays near 23 MB.
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    end_ms: Millis,
+    messages: u32,
+    msgs_per_min: f32,
+    /// NaN: not scored.
+    score: f32,
+    threshold: f32,
+    /// `u32::MAX`: unknown.
+    viewers: u32,
+    /// 0 unknown, 1 offline, 2 live.
+    live: u8,
+}
+
+impl Kept {
+    fn of(p: &WindowPoint) -> Self {
+        let f = |v: Option<f64>| v.map_or(f32::NAN, |x| x as f32);
+        Kept {
+            end_ms: p.end_ms,
+            messages: p.messages,
+            msgs_per_min: p.msgs_per_min as f32,
+            score: f(p.score),
+            threshold: f(p.threshold),
+            viewers: p.viewers.unwrap_or(u32::MAX),
+            live: p.live.map_or(0, |l| 1 + u8::from(l)),
+        }
+    }
+
+    fn point(&self, channel: &str) -> WindowPoint {
+        let f = |v: f32| (!v.is_nan()).then_some(f64::from(v));
+        WindowPoint {
+            channel: channel.to_owned(),
+            end_ms: self.end_ms,
+            messages: self.messages,
+            msgs_per_min: (f64::from(self.msgs_per_min) * 10.0).round() / 10.0,
+            score: f(self.score),
+            threshold: f(self.threshold),
+            live: (self.live > 0).then_some(self.live == 2),
+            viewers: (self.viewers != u32::MAX).then_some(self.viewers),
+        }
+    }
+}
+
 /// The publishing side (the driver and the clip store hold clones) and the board.
 #[derive(Debug, Clone)]
 pub struct Events {
     tx: broadcast::Sender<DashEvent>,
     board: Arc<RwLock<HashMap<String, ChannelLive>>>,
     /// The last [`RECENT_WINDOWS`] windows of each channel.
-    recent: Arc<RwLock<HashMap<String, VecDeque<WindowPoint>>>>,
+    recent: Arc<RwLock<HashMap<String, VecDeque<Kept>>>>,
 }
 
 impl Default for Events {
@@ -165,12 +210,16 @@ impl Events {
     pub fn window(&self, p: WindowPoint) {
         {
             let mut r = self.recent.write().unwrap_or_else(PoisonError::into_inner);
-            let q = r.entry(p.channel.clone()).or_default();
-            if q.back().is_none_or(|b| b.end_ms < p.end_ms) {
-                if q.len() >= RECENT_WINDOWS {
-                    q.pop_front();
+            if !r.contains_key(&p.channel) {
+                r.insert(p.channel.clone(), VecDeque::new());
+            }
+            if let Some(q) = r.get_mut(&p.channel) {
+                if q.back().is_none_or(|b| b.end_ms < p.end_ms) {
+                    if q.len() >= RECENT_WINDOWS {
+                        q.pop_front();
+                    }
+                    q.push_back(Kept::of(&p));
                 }
-                q.push_back(p.clone());
             }
         }
         self.publish(DashEvent::window_of(&p));
@@ -242,9 +291,12 @@ impl Timeline for Events {
         let Some(q) = r.get(channel) else {
             return Ok(Vec::new());
         };
-        let newer: Vec<&WindowPoint> = q.iter().filter(|p| p.end_ms > since_ms).collect();
-        let skip = newer.len().saturating_sub(limit);
-        Ok(newer.into_iter().skip(skip).cloned().collect())
+        let newer = q.iter().filter(|k| k.end_ms > since_ms).count();
+        Ok(q.iter()
+            .filter(|k| k.end_ms > since_ms)
+            .skip(newer.saturating_sub(limit))
+            .map(|k| k.point(channel))
+            .collect())
     }
 }
 
@@ -279,5 +331,44 @@ impl<S: ClipStore> ClipStore for PublishingClipStore<S> {
         since_ms: Option<Millis>,
     ) -> crate::Result<Vec<ClipRecord>> {
         self.inner.list(channel, since_ms).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_board_keeps_windows_compactly_and_gives_them_back_whole() {
+        let e = Events::new();
+        let a = WindowPoint {
+            channel: "chan".into(),
+            end_ms: 5_000,
+            messages: 7,
+            msgs_per_min: 84.3,
+            score: Some(0.25),
+            threshold: Some(0.89),
+            live: Some(true),
+            viewers: Some(4_321),
+        };
+        let b = WindowPoint {
+            end_ms: 10_000,
+            score: None,
+            threshold: None,
+            live: None,
+            viewers: None,
+            ..a.clone()
+        };
+        e.record(&[a.clone(), b.clone(), a.clone()]).await.unwrap();
+        let got = e.recent("chan", 0, 10).await.unwrap();
+        assert_eq!(got.len(), 2, "an older window is not kept twice");
+        assert_eq!(got[1], b);
+        assert_eq!(got[0].end_ms, 5_000);
+        assert_eq!((got[0].live, got[0].viewers), (Some(true), Some(4_321)));
+        assert!((got[0].score.unwrap() - 0.25).abs() < 1e-6);
+        assert_eq!(got[0].msgs_per_min, 84.3);
+        assert_eq!(e.recent("chan", 5_000, 10).await.unwrap(), vec![b.clone()]);
+        assert_eq!(e.recent("chan", 0, 1).await.unwrap(), vec![b]);
+        assert!(e.recent("other", 0, 10).await.unwrap().is_empty());
     }
 }
