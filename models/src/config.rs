@@ -163,6 +163,7 @@ impl DecisionConfig {
             1.0e6,
             "decision.min_messages_20s",
         )?;
+        within(self.prior_windows, 0.0, 1.0e6, "decision.prior_windows")?;
         within(self.clip_delay_ms, 0, 60_000, "decision.clip_delay_ms")?;
         within(self.cooldown_ms, 0, 86_400_000, "decision.cooldown_ms")?;
         within(self.lead_ms, 0, 120_000, "decision.lead_ms")?;

@@ -28,6 +28,9 @@ pub struct DecisionConfig {
     /// The adaptive threshold never goes below this score: a dull stream makes few clips or
     /// none. Default 0.5.
     pub floor: f64,
+    /// Active windows of the channel's own scores that weigh as much as `threshold` in the
+    /// adaptive threshold (its prior). Default 30 (2.5 min).
+    pub prior_windows: f64,
     /// Clip this long after the trigger so that the reaction is inside it. Default 7,000 ms.
     pub clip_delay_ms: Millis,
     /// No second clip within this long after a clip's trigger; triggers inside merge into it.
@@ -141,6 +144,7 @@ impl Default for DecisionConfig {
             threshold: weights.threshold,
             target_clips_per_hour: 4.0,
             floor: 0.5,
+            prior_windows: SCORE_PRIOR_WINDOWS,
             clip_delay_ms: 7_000,
             cooldown_ms: 60_000,
             min_messages_20s: 2.0,
@@ -298,8 +302,10 @@ pub struct ScoreLevel {
 const SCORE_WINDOWS: usize = 1_440;
 /// Windows over threshold one clip takes on average (a burst spans a few windows).
 const WINDOWS_PER_CLIP: f64 = 3.0;
-/// Scores needed before the channel's own quantile counts fully (10 min).
-const SCORE_PRIOR_WINDOWS: f64 = 120.0;
+/// Active windows of its own scores at which the channel's quantile weighs as much as the
+/// shipped threshold (2.5 min; the default of `prior_windows`). At 10 min, short and small
+/// streams stayed on the full-chat threshold and made too few clips (dota2 1-in-30: 0.39/h).
+const SCORE_PRIOR_WINDOWS: f64 = 30.0;
 
 impl ScoreLevel {
     /// The threshold in force now.
@@ -308,8 +314,8 @@ impl ScoreLevel {
             return c.threshold;
         }
         let n = self.ring.len() as f64;
-        let own =
-            (n * self.quantile + SCORE_PRIOR_WINDOWS * c.threshold) / (n + SCORE_PRIOR_WINDOWS);
+        let prior = c.prior_windows.max(0.0);
+        let own = (n * self.quantile + prior * c.threshold) / (n + prior).max(1.0);
         own.max(c.floor)
     }
 
