@@ -186,6 +186,9 @@ def learn_prior(parts):
     return {t: round(v, 3) for t, v in ranked[:PRIOR_TOKENS] if v > 0.05}
 
 
+REG_C = 0.3           # inverse L2 strength of the logistic regression (--C)
+
+
 def fit(parts):
     X, Y, W = [], [], []
     for windows, ys in parts:
@@ -200,7 +203,7 @@ def fit(parts):
             W.append((0.5 / npos if y else 0.5 / nneg) / len(parts))
     X, Y, W = np.array(X), np.array(Y), np.array(W)
     W = W / W.mean()
-    m = LogisticRegression(C=0.3, max_iter=2000)
+    m = LogisticRegression(C=REG_C, max_iter=2000)
     m.fit(X, Y, sample_weight=W)
     return float(m.intercept_[0]), {k: round(float(v), 4) for k, v in zip(INPUTS, m.coef_[0])}
 
@@ -307,6 +310,7 @@ def learn(clipper, sets, train):
 
 
 def main():
+    global REG_C
     ap = argparse.ArgumentParser()
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
@@ -315,7 +319,11 @@ def main():
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--folds", action="store_true")
     ap.add_argument("--thin", default="1,10,30")
+    ap.add_argument("--C", type=float, default=0.3, help="inverse L2 strength (default 0.3)")
+    ap.add_argument("--config-out", help="also write the learned weights and prior as a "
+                    "`clipper eval --config` file (to score them without rebuilding)")
     args = ap.parse_args()
+    REG_C = args.C
     thins = [int(x) for x in args.thin.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         full_sets = prepare(args.data, os.path.join(tmp, "t1"), 1)
@@ -338,6 +346,9 @@ def main():
             s = full_sets[name]
             w, c, secs = replay(args.clipper, s["files"], config(prior, intercept, coef, thr))
             print(f"{name:<16} all-sets weights  {json.dumps(measures(s['kind'], s['labels'], c, secs, w))}")
+        if args.config_out:
+            with open(args.config_out, "w") as f:
+                json.dump(config(prior, intercept, coef, thr), f, ensure_ascii=False)
         if args.write:
             data_dir = os.path.join(root, "models", "data")
             with open(os.path.join(data_dir, "weights.json"), "w") as f:

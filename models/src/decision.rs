@@ -28,7 +28,7 @@ pub struct DecisionConfig {
     /// The adaptive threshold never goes below this score: a dull stream makes few clips or
     /// none. Default 0.5.
     pub floor: f64,
-    /// Active windows of the channel's own scores that weigh as much as `threshold` in the
+    /// Windows of the channel's own score history that weigh as much as `threshold` in the
     /// adaptive threshold (its prior). Default 30 (2.5 min).
     pub prior_windows: f64,
     /// Clip this long after the trigger so that the reaction is inside it. Default 7,000 ms.
@@ -288,11 +288,20 @@ fn kind_of(s: &Scores) -> TriggerKind {
     }
 }
 
-/// The channel's own score distribution: the last scores of its active windows, and the
-/// threshold that lets about `target_clips_per_hour` of them through. Kept with the model.
+/// The channel's own score history: the scores of its last windows with chat (0 where too
+/// few messages to score), in order, and the threshold that would have made about
+/// `target_clips_per_hour` clips over them, counting clips as the decider makes them (a
+/// window at or above the threshold starts a clip unless it falls in the cooldown of the
+/// previous one). Kept with the model.
+///
+/// Counting clips rather than taking a fixed quantile of windows matters on small chat: a
+/// burst there spans one or two windows above the line, not the three of a large chat, and
+/// many windows have too few messages to score, so a window quantile made a third of the
+/// clips asked for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScoreLevel {
     ring: std::collections::VecDeque<f32>,
+    /// The threshold the channel's own history gives (before the prior and the floor).
     quantile: f64,
     #[serde(default)]
     since: u32,
@@ -300,12 +309,13 @@ pub struct ScoreLevel {
 
 /// Score windows the adaptive threshold looks back over (2 h of 5 s windows).
 const SCORE_WINDOWS: usize = 1_440;
-/// Windows over threshold one clip takes on average (a burst spans a few windows).
-const WINDOWS_PER_CLIP: f64 = 3.0;
-/// Active windows of its own scores at which the channel's quantile weighs as much as the
-/// shipped threshold (2.5 min; the default of `prior_windows`). At 10 min, short and small
+/// Windows of its own history at which the channel's threshold weighs as much as the
+/// shipped one (2.5 min; the default of `prior_windows`). At 10 min, short and small
 /// streams stayed on the full-chat threshold and made too few clips (dota2 1-in-30: 0.39/h).
 const SCORE_PRIOR_WINDOWS: f64 = 30.0;
+/// Windows between recomputations once the ring holds 10 minutes (3 min: the level moves
+/// slowly).
+const RECOMPUTE_WINDOWS: u32 = 36;
 
 impl ScoreLevel {
     /// The threshold in force now.
@@ -319,9 +329,9 @@ impl ScoreLevel {
         own.max(c.floor)
     }
 
-    /// Learn a window's score (active windows only).
+    /// Learn a window's score (every window; 0 for one too thin to score or silent).
     pub fn push(&mut self, combined: f64, hop_ms: Millis, c: &DecisionConfig) {
-        if !combined.is_finite() || combined <= 0.0 {
+        if !combined.is_finite() || combined < 0.0 {
             return;
         }
         if self.ring.len() >= SCORE_WINDOWS {
@@ -329,15 +339,53 @@ impl ScoreLevel {
         }
         self.ring.push_back(combined as f32);
         self.since += 1;
-        if self.since >= 12 || self.ring.len() < 120 {
+        if self.since >= RECOMPUTE_WINDOWS || self.ring.len() < 120 {
             self.since = 0;
-            let per_hour = 3_600_000.0 / hop_ms.max(1) as f64;
-            let share = (c.target_clips_per_hour * WINDOWS_PER_CLIP / per_hour).clamp(0.0005, 0.5);
-            let mut v: Vec<f32> = self.ring.iter().copied().collect();
-            let k = (((1.0 - share) * (v.len() as f64 - 1.0)).round() as usize).min(v.len() - 1);
-            let (_, q, _) = v.select_nth_unstable_by(k, f32::total_cmp);
-            self.quantile = f64::from(*q);
+            self.quantile = self.clip_threshold(hop_ms, c);
         }
+    }
+
+    /// The lowest score that, as a threshold over the ring, makes at most the target number
+    /// of clips. The count cannot grow as the threshold rises (the greedy count is the most
+    /// clips the cooldown allows among the windows above it), so a binary search over the
+    /// ring's distinct scores finds it.
+    fn clip_threshold(&self, hop_ms: Millis, c: &DecisionConfig) -> f64 {
+        let hop = hop_ms.max(1);
+        let hours = self.ring.len() as f64 * hop as f64 / 3_600_000.0;
+        let target = (c.target_clips_per_hour * hours).max(1.0);
+        let gap = (c.cooldown_ms / hop).max(1) as usize;
+        let clips = |t: f32| {
+            let mut n = 0usize;
+            let mut free_at = 0usize;
+            for (i, &x) in self.ring.iter().enumerate() {
+                if x >= t && x > 0.0 && i >= free_at {
+                    n += 1;
+                    free_at = i + gap;
+                }
+            }
+            n as f64
+        };
+        let mut v: Vec<f32> = self.ring.iter().copied().filter(|&x| x > 0.0).collect();
+        if v.is_empty() {
+            return 1.0;
+        }
+        v.sort_unstable_by(f32::total_cmp);
+        v.dedup();
+        // The first candidate whose count is within the target.
+        let (mut lo, mut hi) = (0usize, v.len() - 1);
+        if clips(v[hi]) > target {
+            // Even the highest score alone is too many (a tiny target): above it, no clip.
+            return f64::from(v[hi]) + 1e-6;
+        }
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if clips(v[mid]) <= target {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        f64::from(v[lo])
     }
 
     pub fn len(&self) -> usize {
@@ -737,5 +785,62 @@ mod tests {
         assert_eq!(start, 122_000 - clip.duration_ms);
         assert_eq!(clip.duration_ms, 47_000);
         assert!(start <= 75_000);
+    }
+
+    /// The adaptive threshold counts clips, not windows: whether a moment spans one window
+    /// above the line (small chat) or four (large chat), and however many windows are silent,
+    /// it lets about `target_clips_per_hour` moments of stream time through.
+    #[test]
+    fn the_adaptive_threshold_makes_the_target_clips_per_hour_of_stream() {
+        let c = DecisionConfig::default();
+        let hop: Millis = 5_000;
+        for (burst_len, silent_share) in [(1usize, 0.0), (4, 0.0), (1, 0.6), (3, 0.8)] {
+            let mut level = ScoreLevel::default();
+            let mut rng = 0x2545_f491_4f6c_dd1du64;
+            let mut next = || {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                (rng >> 11) as f64 / (1u64 << 53) as f64
+            };
+            // 12 h: a moment every ~6 min (10/h) of a random height in 0.6..1.0, ordinary
+            // windows 0.05..0.45 (or silent: 0).
+            let mut series = Vec::new();
+            while series.len() < 12 * 720 {
+                let gap = 30 + (next() * 80.0) as usize;
+                for _ in 0..gap {
+                    let x = if next() < silent_share {
+                        0.0
+                    } else {
+                        0.05 + 0.4 * next()
+                    };
+                    series.push(x);
+                }
+                let h = 0.6 + 0.4 * next();
+                series.extend(std::iter::repeat_n(h, burst_len));
+            }
+            // Warm on the first 2 h, then count the clips the next 10 h make at the threshold
+            // in force (with the cooldown, as the decider does).
+            let (warm, rest) = series.split_at(1_440);
+            for &x in warm {
+                level.push(x, hop, &c);
+            }
+            let mut clips = 0;
+            let mut free_at: Millis = 0;
+            for (i, &x) in rest.iter().enumerate() {
+                let t = level.threshold(&c);
+                let now = i as Millis * hop;
+                if x > 0.0 && x >= t && now >= free_at {
+                    clips += 1;
+                    free_at = now + c.cooldown_ms;
+                }
+                level.push(x, hop, &c);
+            }
+            let per_hour = clips as f64 / (rest.len() as f64 * hop as f64 / 3_600_000.0);
+            assert!(
+                (3.0..=5.5).contains(&per_hour),
+                "bursts of {burst_len}, {silent_share} silent: {per_hour:.2} clips/h"
+            );
+        }
     }
 }

@@ -135,11 +135,11 @@ impl ChannelScorer {
         let mut scores = decision::score(&w, &assessment, &self.config.decision);
         let c = self.decider.config();
         scores.threshold = self.model.score_level.threshold(c);
-        if w.messages > 0 {
-            self.model
-                .score_level
-                .push(scores.combined, w.end_ms.saturating_sub(w.start_ms), c);
-        }
+        // Every window, silent ones as 0: the history is then chat time, and "clips per
+        // hour" means per hour of the stream, however thin its chat.
+        self.model
+            .score_level
+            .push(scores.combined, w.end_ms.saturating_sub(w.start_ms), c);
         let trigger = self.decider.on_window(&w, &scores);
         if trigger.is_some() {
             self.triggers += 1;
