@@ -354,21 +354,43 @@ impl ScoreLevel {
         let hours = self.ring.len() as f64 * hop as f64 / 3_600_000.0;
         let target = (c.target_clips_per_hour * hours).max(1.0);
         let gap = (c.cooldown_ms / hop).max(1) as usize;
+        // Only the top scores are candidates: every window at or above a threshold lies within
+        // `gap` windows after one of its clips, so a threshold making at most `target` clips
+        // has at most ⌊target⌋ × gap windows at or above it.
+        let mut v: Vec<f32> = self.ring.iter().copied().filter(|&x| x > 0.0).collect();
+        if v.is_empty() {
+            return 1.0;
+        }
+        let keep = (target.floor() as usize)
+            .saturating_mul(gap)
+            .saturating_add(1);
+        let cut = if v.len() > keep {
+            let k = v.len() - keep;
+            *v.select_nth_unstable_by(k, f32::total_cmp).1
+        } else {
+            0.0
+        };
+        // The windows that can matter, in ring order (ties with the cut included).
+        let top: Vec<(usize, f32)> = self
+            .ring
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, x)| x > 0.0 && x >= cut)
+            .collect();
         let clips = |t: f32| {
             let mut n = 0usize;
             let mut free_at = 0usize;
-            for (i, &x) in self.ring.iter().enumerate() {
-                if x >= t && x > 0.0 && i >= free_at {
+            for &(i, x) in &top {
+                if x >= t && i >= free_at {
                     n += 1;
                     free_at = i + gap;
                 }
             }
             n as f64
         };
-        let mut v: Vec<f32> = self.ring.iter().copied().filter(|&x| x > 0.0).collect();
-        if v.is_empty() {
-            return 1.0;
-        }
+        v.clear();
+        v.extend(top.iter().map(|&(_, x)| x));
         v.sort_unstable_by(f32::total_cmp);
         v.dedup();
         // The first candidate whose count is within the target.
@@ -841,6 +863,64 @@ mod tests {
                 (3.0..=5.5).contains(&per_hour),
                 "bursts of {burst_len}, {silent_share} silent: {per_hour:.2} clips/h"
             );
+        }
+    }
+
+    /// The candidate cut (only the top ⌊target⌋ × gap scores) gives the threshold a search
+    /// over every score gives.
+    #[test]
+    fn the_clip_threshold_equals_a_search_over_every_score() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for case in 0..200 {
+            let c = DecisionConfig {
+                target_clips_per_hour: [0.5, 4.0, 12.0][case % 3],
+                cooldown_ms: [5_000, 30_000, 60_000][(case / 3) % 3],
+                ..DecisionConfig::default()
+            };
+            let len = 1 + (next() * 1_440.0) as usize;
+            let zeros = next();
+            let level = ScoreLevel {
+                ring: (0..len)
+                    .map(|_| {
+                        if next() < zeros {
+                            0.0
+                        } else {
+                            // Coarse values: plenty of ties.
+                            ((next() * 40.0).floor() / 40.0) as f32
+                        }
+                    })
+                    .collect(),
+                ..ScoreLevel::default()
+            };
+            let hop: Millis = 5_000;
+            let got = level.clip_threshold(hop, &c);
+            // Brute force: the lowest positive score whose greedy clip count is within target.
+            let target = (c.target_clips_per_hour * len as f64 * 5.0 / 3_600.0).max(1.0);
+            let gap = (c.cooldown_ms / hop).max(1) as usize;
+            let count = |t: f32| {
+                let (mut n, mut free_at) = (0usize, 0usize);
+                for (i, &x) in level.ring.iter().enumerate() {
+                    if x > 0.0 && x >= t && i >= free_at {
+                        n += 1;
+                        free_at = i + gap;
+                    }
+                }
+                n as f64
+            };
+            let mut all: Vec<f32> = level.ring.iter().copied().filter(|&x| x > 0.0).collect();
+            all.sort_unstable_by(f32::total_cmp);
+            all.dedup();
+            let want = match all.iter().find(|&&t| count(t) <= target) {
+                Some(&t) => f64::from(t),
+                None => all.last().map_or(1.0, |&m| f64::from(m) + 1e-6),
+            };
+            assert_eq!(got, want, "case {case}: {len} windows");
         }
     }
 }

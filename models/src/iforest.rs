@@ -697,6 +697,12 @@ impl IsolationForest {
     #[inline]
     fn score_with(&self, x: impl Fn(usize) -> f64 + Copy) -> f64 {
         let total: f64 = self.trees.iter().map(|t| t.path_length(x)).sum();
+        self.score_of_total(total)
+    }
+
+    /// Score from the summed path length over the trees.
+    #[inline]
+    fn score_of_total(&self, total: f64) -> f64 {
         if self.denominator > 0.0 {
             (-(total / self.denominator)).exp2()
         } else {
@@ -736,8 +742,32 @@ impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for Iso
             y.len(),
             "the number of samples must match the number of targets"
         );
-        for (row, out) in x.rows().into_iter().zip(y.iter_mut()) {
-            *out = self.score_sample(row);
+        if x.ncols() != self.n_features {
+            y.fill(f64::NAN);
+            return;
+        }
+        // Tree by tree over all rows (each tree's nodes stay in cache), summing each row's
+        // path lengths in tree order: the same sums, so the same scores, as row by row.
+        let mut totals = vec![0.0f64; x.nrows()];
+        match x.as_slice() {
+            Some(all) => {
+                let d = self.n_features;
+                for tree in &self.trees {
+                    for (total, row) in totals.iter_mut().zip(all.chunks_exact(d)) {
+                        *total += tree.path_length(|j| row.get(j).copied().unwrap_or(f64::NAN));
+                    }
+                }
+            }
+            None => {
+                for tree in &self.trees {
+                    for (total, row) in totals.iter_mut().zip(x.rows()) {
+                        *total += tree.path_length(|j| row.get(j).copied().unwrap_or(f64::NAN));
+                    }
+                }
+            }
+        }
+        for (out, total) in y.iter_mut().zip(totals) {
+            *out = self.score_of_total(total);
         }
     }
 
