@@ -21,9 +21,9 @@ pub struct DecisionConfig {
     /// score history of its own. Default: the threshold learned with the weights
     /// (`data/weights.json`), which gives about `target_clips_per_hour` on labelled chat.
     pub threshold: f64,
-    /// Clips per hour of the channel's own chat the adaptive threshold aims at: the threshold
-    /// follows the score the channel's top windows reach (its trailing quantile), never below
-    /// `floor`. 0 turns adaptation off (then `threshold` applies as written). Default 4.
+    /// Clips per hour of the channel's stream the adaptive threshold aims at: the threshold
+    /// is the score that would have made that many clips over the channel's last 2 h (see
+    /// [`ScoreLevel`]), never below `floor`. 0 turns adaptation off (then `threshold` applies as written). Default 4.
     pub target_clips_per_hour: f64,
     /// The adaptive threshold never goes below this score: a dull stream makes few clips or
     /// none. Default 0.5.
