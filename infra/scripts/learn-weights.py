@@ -3,6 +3,7 @@
 
     python3 infra/scripts/learn-weights.py [--data ../shared/data] [--clipper target/release/clipper]
                                            [--write] [--folds] [--thin 1,10,30]
+                                           [--C 0.3] [--config-out FILE]
 
 What it does:
   1. Replays every labelled set (kimdoe, dota2, chatinterpreter) through `clipper replay
@@ -18,7 +19,9 @@ What it does:
   4. `--folds`: leave one set out: learns 2-4 on the other two sets and scores the third with
      the data README's rules (recall at 4 clips/h, precision at 4 clips/h, ROC AUC), full and
      thinned (`--thin`: keep 1 chatter in N by a stable hash of the user name).
-  5. `--write`: writes models/data/weights.json and models/data/reaction-prior.json from all
+  5. `--config-out FILE`: the learned prior and weights as a `clipper eval --config` file, to
+     score them without rebuilding; `--C`: the regression's inverse L2 strength (default 0.3).
+  6. `--write`: writes models/data/weights.json and models/data/reaction-prior.json from all
      three sets (rebuild `clipper` afterwards: they are compiled in).
 
 Needs numpy and scikit-learn (pip). Data stays in ../shared/data; nothing of it is written into

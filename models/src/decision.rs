@@ -23,7 +23,8 @@ pub struct DecisionConfig {
     pub threshold: f64,
     /// Clips per hour of the channel's stream the adaptive threshold aims at: the threshold
     /// is the score that would have made that many clips over the channel's last 2 h (see
-    /// [`ScoreLevel`]), never below `floor`. 0 turns adaptation off (then `threshold` applies as written). Default 4.
+    /// [`ScoreLevel`]), never below `floor`. 0 turns adaptation off (then `threshold` applies
+    /// as written). Default 4.
     pub target_clips_per_hour: f64,
     /// The adaptive threshold never goes below this score: a dull stream makes few clips or
     /// none. Default 0.5.
@@ -288,8 +289,8 @@ fn kind_of(s: &Scores) -> TriggerKind {
     }
 }
 
-/// The channel's own score history: the scores of its last windows with chat (0 where too
-/// few messages to score), in order, and the threshold that would have made about
+/// The channel's own score history: the scores of its last windows (0 where silent or too
+/// thin to score), in order, and the threshold that would have made about
 /// `target_clips_per_hour` clips over them, counting clips as the decider makes them (a
 /// window at or above the threshold starts a clip unless it falls in the cooldown of the
 /// previous one). Kept with the model.
@@ -809,6 +810,17 @@ mod tests {
         assert!(start <= 75_000);
     }
 
+    /// A small deterministic generator of uniform numbers in [0, 1) for the tests below.
+    fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut rng = seed;
+        move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
     /// The adaptive threshold counts clips, not windows: whether a moment spans one window
     /// above the line (small chat) or four (large chat), and however many windows are silent,
     /// it lets about `target_clips_per_hour` moments of stream time through.
@@ -818,13 +830,7 @@ mod tests {
         let hop: Millis = 5_000;
         for (burst_len, silent_share) in [(1usize, 0.0), (4, 0.0), (1, 0.6), (3, 0.8)] {
             let mut level = ScoreLevel::default();
-            let mut rng = 0x2545_f491_4f6c_dd1du64;
-            let mut next = || {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                (rng >> 11) as f64 / (1u64 << 53) as f64
-            };
+            let mut next = uniform(0x2545_f491_4f6c_dd1d);
             // 12 h: a moment every ~6 min (10/h) of a random height in 0.6..1.0, ordinary
             // windows 0.05..0.45 (or silent: 0).
             let mut series = Vec::new();
@@ -870,13 +876,7 @@ mod tests {
     /// over every score gives.
     #[test]
     fn the_clip_threshold_equals_a_search_over_every_score() {
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            (rng >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(0x9e37_79b9_7f4a_7c15);
         for case in 0..200 {
             let c = DecisionConfig {
                 target_clips_per_hour: [0.5, 4.0, 12.0][case % 3],

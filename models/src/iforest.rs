@@ -410,6 +410,8 @@ struct TreeBuilder<'a> {
     /// `j` of the tree's `i`-th sample): a tree's splits then read a few KB that stay in cache
     /// instead of striding over the whole training array. The trees are the same.
     cols: Vec<f64>,
+    /// The current tree's subsample size (the length of each column in `cols`).
+    psi: usize,
     max_depth: usize,
     /// Feature indices, permuted in place while drawing features without replacement.
     features: Vec<usize>,
@@ -427,7 +429,7 @@ struct Pending {
 impl TreeBuilder<'_> {
     /// Grows one tree on the row indices `samples`.
     fn grow(&mut self, rng: &mut ChaCha8Rng, samples: &mut [usize]) -> Tree {
-        let psi = samples.len();
+        self.psi = samples.len();
         self.cols.clear();
         for j in 0..self.records.ncols() {
             let column = self.records.column(j);
@@ -450,7 +452,7 @@ impl TreeBuilder<'_> {
             let split = if p.depth >= self.max_depth || node_samples.len() < 2 {
                 None
             } else {
-                self.draw_split(rng, node_samples, psi)
+                self.draw_split(rng, node_samples)
             };
             match split {
                 None => {
@@ -458,7 +460,7 @@ impl TreeBuilder<'_> {
                         Node::leaf(p.depth as f64 + average_path_length(node_samples.len()));
                 }
                 Some((feature, threshold)) => {
-                    let column = &self.cols[feature * psi..(feature + 1) * psi];
+                    let column = self.column(feature);
                     let n_left = partition(node_samples, |r| column[r] <= threshold);
                     let left = nodes.len();
                     nodes.push(Node::leaf(0.0));
@@ -493,17 +495,12 @@ impl TreeBuilder<'_> {
     /// Features are drawn without replacement until a non-constant one turns up, as
     /// scikit-learn's random splitter does with `max_features=1`; the first non-constant feature
     /// of a uniform random permutation is uniform among the non-constant features.
-    fn draw_split(
-        &mut self,
-        rng: &mut ChaCha8Rng,
-        samples: &[usize],
-        psi: usize,
-    ) -> Option<(usize, f64)> {
+    fn draw_split(&mut self, rng: &mut ChaCha8Rng, samples: &[usize]) -> Option<(usize, f64)> {
         let mut remaining = self.features.len();
         while remaining > 0 {
             let j = rng.random_range(0..remaining);
             let feature = self.features[j];
-            let (lo, hi) = self.min_max(samples, feature, psi);
+            let (lo, hi) = self.min_max(samples, feature);
             if hi > lo {
                 return Some((feature, draw_threshold(rng, lo, hi)));
             }
@@ -513,8 +510,13 @@ impl TreeBuilder<'_> {
         None
     }
 
-    fn min_max(&self, samples: &[usize], feature: usize, psi: usize) -> (f64, f64) {
-        let column = &self.cols[feature * psi..(feature + 1) * psi];
+    /// Feature `j` of the current tree's subsample.
+    fn column(&self, j: usize) -> &[f64] {
+        &self.cols[j * self.psi..(j + 1) * self.psi]
+    }
+
+    fn min_max(&self, samples: &[usize], feature: usize) -> (f64, f64) {
+        let column = self.column(feature);
         samples
             .iter()
             .map(|&r| column[r])
@@ -805,6 +807,7 @@ impl<D: Data<Elem = f64>, T> Fit<ArrayBase<D, Ix2>, T, ModelsError> for Isolatio
         let mut builder = TreeBuilder {
             records,
             cols: Vec::with_capacity(psi * n_features),
+            psi,
             max_depth,
             features: (0..n_features).collect(),
             stack: Vec::new(),

@@ -291,12 +291,10 @@ impl Timeline for Events {
         let Some(q) = r.get(channel) else {
             return Ok(Vec::new());
         };
-        let newer = q.iter().filter(|k| k.end_ms > since_ms).count();
-        Ok(q.iter()
-            .filter(|k| k.end_ms > since_ms)
-            .skip(newer.saturating_sub(limit))
-            .map(|k| k.point(channel))
-            .collect())
+        // The ring is in end order (a window is kept only when it is newer than the last).
+        let newer = q.partition_point(|k| k.end_ms <= since_ms);
+        let from = newer.max(q.len().saturating_sub(limit));
+        Ok(q.range(from..).map(|k| k.point(channel)).collect())
     }
 }
 
