@@ -3,6 +3,7 @@
 //! `ㅋㅋ`, Chinese `哈哈`, Japanese `www`/`笑`/`草`, Spanish `jaja`, Portuguese `kkkk`, Thai
 //! `555`, English `lol`/`KEKW`, and so on.
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashSet;
 use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
@@ -323,12 +324,21 @@ pub fn analyse(text: &str, scratch: &mut Scratch) -> TextTraits {
     t
 }
 
+/// [`CLIP_WORDS`] as one automaton: a token is scanned once for all of them (six substring
+/// searches per non-Latin token were 6 % of replay time on Korean chat).
+static CLIP_MATCHER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(CLIP_WORDS)
+        .ok()
+});
+
 /// `clip`, `clipit`, `clipped`, `klip`, `클립`, `切片`, `剪辑`, `クリップ`.
 fn is_clip_word(w: &str) -> bool {
-    if w.is_ascii() {
-        w.contains("clip") || w.contains("klip")
-    } else {
-        CLIP_WORDS.iter().any(|c| w.contains(c))
+    match CLIP_MATCHER.as_ref() {
+        Some(m) => m.is_match(w),
+        // Not reachable (six fixed patterns build); the plain searches say the same.
+        None => CLIP_WORDS.iter().any(|c| w.contains(c)),
     }
 }
 
