@@ -193,6 +193,7 @@ def learn_prior(parts):
 
 REG_C = 0.3           # inverse L2 strength of the logistic regression (--C)
 MONOTONE = False      # --monotone: no negative weight
+DROP = []             # --drop: inputs left out of the fit (weight 0)
 
 
 def fit(parts):
@@ -208,6 +209,8 @@ def fit(parts):
             Y.append(1 if y else 0)
             W.append((0.5 / npos if y else 0.5 / nneg) / len(parts))
     X, Y, W = np.array(X), np.array(Y), np.array(W)
+    for k in DROP:
+        X[:, INPUTS.index(k)] = 0.0   # a dropped input's weight is then 0
     W = W / W.mean()
     if not MONOTONE:
         m = LogisticRegression(C=REG_C, max_iter=2000)
@@ -339,7 +342,7 @@ def learn(clipper, sets, train):
 
 
 def main():
-    global REG_C, MONOTONE
+    global REG_C, MONOTONE, DROP
     ap = argparse.ArgumentParser()
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
@@ -353,8 +356,13 @@ def main():
                     "`clipper eval --config` file (to score them without rebuilding)")
     ap.add_argument("--monotone", action="store_true", help="no negative weight (bounded fit; "
                     "tried at stop 19: it zeroes the activity inputs and kimdoe recall falls to 0.55)")
+    ap.add_argument("--drop", default="", help="comma-separated inputs to leave out (weight 0)")
     args = ap.parse_args()
     REG_C = args.C
+    DROP = [k for k in args.drop.split(",") if k]
+    for k in DROP:
+        if k not in INPUTS:
+            ap.error(f"--drop: unknown input {k!r} (inputs: {', '.join(INPUTS)})")
     MONOTONE = args.monotone
     thins = [int(x) for x in args.thin.split(",")]
     with tempfile.TemporaryDirectory() as tmp:

@@ -475,6 +475,43 @@ mod tests {
     }
 
     #[test]
+    fn clip_words_in_any_script_and_inside_longer_tokens() {
+        for w in [
+            "clip",
+            "clipit",
+            "klip",
+            "클립",
+            "클립각",
+            "切片",
+            "剪辑",
+            "クリップ",
+            "ㅋㅋ클립ㅋㅋ",
+            "切片切片",
+            "clip클립",
+        ] {
+            assert!(is_clip_word(w), "{w}");
+            // The automaton answers as the plain substring searches it replaced.
+            assert!(CLIP_WORDS.iter().any(|c| w.contains(c)), "{w}");
+        }
+        for w in [
+            "",
+            "cli",
+            "kli",
+            "클",
+            "립",
+            "切",
+            "剪",
+            "クリッ",
+            "ㅋㅋㅋ",
+            "가나다",
+            "lip",
+        ] {
+            assert!(!is_clip_word(w), "{w}");
+            assert!(!CLIP_WORDS.iter().any(|c| w.contains(c)), "{w}");
+        }
+    }
+
+    #[test]
     fn word_list_defects() {
         assert!(
             !a("5555").laugh,
