@@ -3,7 +3,8 @@
 
     python3 infra/scripts/learn-weights.py [--data ../shared/data] [--clipper target/release/clipper]
                                            [--write] [--folds] [--thin 1,10,30]
-                                           [--C 0.3] [--monotone] [--config-out FILE]
+                                           [--C 0.3] [--monotone] [--drop a,b]
+                                           [--train-thin 10,30] [--config-out FILE]
 
 What it does:
   1. Replays every labelled set (kimdoe, dota2, chatinterpreter) through `clipper replay
@@ -21,7 +22,9 @@ What it does:
      thinned (`--thin`: keep 1 chatter in N by a stable hash of the user name).
   5. `--config-out FILE`: the learned prior and weights as a `clipper eval --config` file, to
      score them without rebuilding; `--C`: the regression's inverse L2 strength (default 0.3);
-     `--monotone`: bound every weight at >= 0 (scipy L-BFGS-B on the same penalised loss).
+     `--monotone`: bound every weight at >= 0 (scipy L-BFGS-B on the same penalised loss);
+     `--drop a,b`: leave inputs out; `--train-thin 10,30`: fit the weights on the full sets and
+     on copies thinned to 1 chatter in N (each copy weighs as much as a full set).
   6. `--write`: writes models/data/weights.json and models/data/reaction-prior.json from all
      three sets (rebuild `clipper` afterwards: they are compiled in).
 
@@ -330,11 +333,17 @@ def config(prior, intercept=None, coef=None, thr=None, ablate=None):
     return c
 
 
-def learn(clipper, sets, train):
+def learn(clipper, sets, train, thinned=()):
+    """Prior from the full sets; weights from the full sets and, when given, their thinned
+    copies (`thinned`: prepared set dicts, each part weighing as much as a full set)."""
     raw = {n: replay(clipper, sets[n]["files"], config({}))[0] for n in train}
     prior = learn_prior([(raw[n], label_windows(raw[n], sets[n])) for n in train])
     again = {n: replay(clipper, sets[n]["files"], config(prior)) for n in train}
     parts = [(again[n][0], label_windows(again[n][0], sets[n])) for n in train]
+    for ts in thinned:
+        for n in train:
+            w = replay(clipper, ts[n]["files"], config(prior))[0]
+            parts.append((w, label_windows(w, ts[n])))
     intercept, coef = fit(parts)
     full = [(again[n][0], again[n][2]) for n in train if sets[n]["kind"] != "spikes"]
     thr = pick_threshold(full, intercept, coef)
@@ -356,6 +365,8 @@ def main():
                     "`clipper eval --config` file (to score them without rebuilding)")
     ap.add_argument("--monotone", action="store_true", help="no negative weight (bounded fit; "
                     "tried at stop 19: it zeroes the activity inputs and kimdoe recall falls to 0.55)")
+    ap.add_argument("--train-thin", default="", help="also fit the weights on copies thinned "
+                    "to 1 chatter in N (comma-separated N)")
     ap.add_argument("--drop", default="", help="comma-separated inputs to leave out (weight 0)")
     args = ap.parse_args()
     REG_C = args.C
@@ -367,18 +378,24 @@ def main():
     thins = [int(x) for x in args.thin.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         full_sets = prepare(args.data, os.path.join(tmp, "t1"), 1)
+        thin_sets = {1: full_sets}
+        def sets_at(thin):
+            if thin not in thin_sets:
+                thin_sets[thin] = prepare(args.data, os.path.join(tmp, f"t{thin}"), thin)
+            return thin_sets[thin]
+        train_thin = [sets_at(int(x)) for x in args.train_thin.split(",") if x]
         if args.folds:
             print(f"{'held out':<16} {'thin':>4}  measures (trained on the other two sets)")
             for held in SETS:
                 train = [n for n in SETS if n != held]
-                prior, intercept, coef, thr = learn(args.clipper, full_sets, train)
+                prior, intercept, coef, thr = learn(args.clipper, full_sets, train, train_thin)
                 for thin in thins:
-                    s = full_sets if thin == 1 else prepare(args.data, os.path.join(tmp, f"t{thin}"), thin)
+                    s = sets_at(thin)
                     h = s[held]
                     w, c, secs = replay(args.clipper, h["files"], config(prior, intercept, coef, thr))
                     m = measures(h["kind"], h["labels"], c, secs, w)
                     print(f"{held:<16} {thin:>4}  {json.dumps(m)}", flush=True)
-        prior, intercept, coef, thr = learn(args.clipper, full_sets, SETS)
+        prior, intercept, coef, thr = learn(args.clipper, full_sets, SETS, train_thin)
         print("weights:", json.dumps({"intercept": intercept, "features": coef, "threshold": thr}))
         print("prior tokens:", len(prior), "top:", list(prior.items())[:25])
         # Forest ablation on all sets with the final weights (forest's input zeroed and refit).

@@ -453,6 +453,8 @@ pub struct IntervalScores {
     /// Clips kept at 4/h, and the share of them whose span overlaps a labelled interval by at
     /// least min(10 s, its length).
     pub kept_at_4: usize,
+    /// Of those, the ones counted correct (what `precision_at_4` is the share of).
+    pub correct_at_4: usize,
     pub overlap_at_4: f64,
     pub overlapping_at_4: usize,
 }
@@ -530,6 +532,7 @@ where
         clips_per_hour: det as f64 / (seconds / 3600.0).max(1e-9),
         intervals: total,
         kept_at_4: det4,
+        correct_at_4: ok4,
         overlap_at_4: ov4 as f64 / det4.max(1) as f64,
         overlapping_at_4: ov4,
     }
@@ -574,7 +577,12 @@ impl Scores {
                 m("precision", "P", s.precision, None),
                 m("recall", "R", s.recall, None),
                 m("f1", "F1", s.f1, None),
-                m("precision_at_4", "P@4/h", s.precision_at_4, None),
+                m(
+                    "precision_at_4",
+                    "P@4/h",
+                    s.precision_at_4,
+                    Some((s.correct_at_4, s.kept_at_4)),
+                ),
                 m("recall_at_4", "R@4/h", s.recall_at_4, None),
                 m(
                     "overlap_at_4",
@@ -1262,6 +1270,13 @@ mod tests {
         assert!((r.chance - 0.11).abs() < 1e-9);
         // Budget 4/h on 1000 s keeps one: the best (95, correct).
         assert!((r.precision_at_4 - 1.0).abs() < 1e-9);
+        assert_eq!((r.correct_at_4, r.kept_at_4), (1, 1));
+        let p4 = Scores::Intervals(r)
+            .measures()
+            .into_iter()
+            .find(|m| m.key == "precision_at_4")
+            .unwrap();
+        assert_eq!(cell(&p4), "1.00 (1/1)");
     }
 
     #[test]
