@@ -739,6 +739,9 @@ pub struct Report {
     pub rules: Vec<RuleScores>,
     /// Per headline measure: clipper beside the best rule.
     pub best: Vec<Best>,
+    /// Clipper's measures over several forest seeds (`clipper eval --seeds N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed_spread: Option<SeedSpread>,
 }
 
 /// Per measure of `ours`, the best of `rules` (first on ties) and the reference rule.
@@ -804,6 +807,7 @@ pub fn evaluate(
         thin: opts.thin,
         ablated: ablated(&opts.config.decision.ablate),
         best: best_per_measure(&ours, &rules),
+        seed_spread: None,
         ours,
         baseline: rules[REFERENCE_RULE].scores,
         reference_rule: RULES[REFERENCE_RULE].to_string(),
@@ -1049,6 +1053,9 @@ pub struct SpikeReport {
     pub rules: Vec<SpikeRule>,
     /// The best of `rules` (first on ties).
     pub best_rule: Option<SpikeRule>,
+    /// Clipper's AUC over several forest seeds (`clipper eval --seeds N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed_spread: Option<SeedSpread>,
 }
 
 /// Per spike (in input order): clipper's score and each spike rule's count, running one
@@ -1164,7 +1171,122 @@ pub fn evaluate_spikes(
         unscored: ours.iter().filter(|s| s.is_none()).count(),
         rules,
         best_rule,
+        seed_spread: None,
     }
+}
+
+impl SpikeReport {
+    /// Clipper's headline measure, as [`Scores::measures`] gives them for labels.
+    pub fn measures(&self) -> Vec<Measure> {
+        vec![Measure::new(
+            "auc",
+            "AUC",
+            self.clipper_auc.unwrap_or(f64::NAN),
+            None,
+        )]
+    }
+}
+
+// --- Forest seed spread -------------------------------------------------------------------------
+
+/// Clipper's headline measures over several runs that differ only in the Isolation Forest's
+/// seed: how much of a difference between two settings the seed alone makes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeedSpread {
+    /// The seeds, in run order (the configured one first).
+    pub seeds: Vec<u64>,
+    pub measures: Vec<MeasureSpread>,
+}
+
+/// One measure over the seeds of a [`SeedSpread`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeasureSpread {
+    pub measure: &'static str,
+    #[serde(skip)]
+    pub name: &'static str,
+    /// Per seed, in [`SeedSpread::seeds`] order.
+    pub values: Vec<f64>,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// `n` forest seeds: `first` (the configured one), then 1, 2, 3, ... without `first`.
+pub fn spread_seeds(first: u64, n: usize) -> Vec<u64> {
+    std::iter::once(first)
+        .chain((1..).filter(move |&s| s != first))
+        .take(n)
+        .collect()
+}
+
+/// Median, minimum and maximum of each measure over the runs (`runs[i]`: the measures of
+/// seed `seeds[i]`, all runs listing the same measures in the same order). `NaN` values (an
+/// AUC with one class) are left out of the median and range.
+pub fn seed_spread(seeds: &[u64], runs: &[Vec<Measure>]) -> SeedSpread {
+    let Some(first) = runs.first() else {
+        return SeedSpread {
+            seeds: seeds.to_vec(),
+            measures: Vec::new(),
+        };
+    };
+    let measures = first
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let values: Vec<f64> = runs
+                .iter()
+                .map(|r| r.get(i).map_or(f64::NAN, |x| x.value))
+                .collect();
+            let mut finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+            finite.sort_by(f64::total_cmp);
+            let median = match finite.len() {
+                0 => f64::NAN,
+                n if n % 2 == 1 => finite[n / 2],
+                n => (finite[n / 2 - 1] + finite[n / 2]) / 2.0,
+            };
+            MeasureSpread {
+                measure: m.key,
+                name: m.name,
+                min: finite.first().copied().unwrap_or(f64::NAN),
+                max: finite.last().copied().unwrap_or(f64::NAN),
+                median,
+                values,
+            }
+        })
+        .collect();
+    SeedSpread {
+        seeds: seeds.to_vec(),
+        measures,
+    }
+}
+
+/// The spread as text, after the report.
+pub fn render_spread(s: &SeedSpread) -> String {
+    let mut out = String::new();
+    let seeds: Vec<String> = s.seeds.iter().map(u64::to_string).collect();
+    let _ = writeln!(
+        out,
+        "\nclipper over {} forest seeds ({}):",
+        s.seeds.len(),
+        seeds.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "{:<22} {:>7} {:>13}  per seed",
+        "measure", "median", "range"
+    );
+    for m in &s.measures {
+        let per: Vec<String> = m.values.iter().map(|v| format!("{v:.3}")).collect();
+        let _ = writeln!(
+            out,
+            "{:<22} {:>7.3} {:>13}  {}",
+            m.name,
+            m.median,
+            format!("{:.3}–{:.3}", m.min, m.max),
+            per.join(" ")
+        );
+    }
+    out
 }
 
 fn auc_text(a: Option<f64>) -> String {
@@ -1213,6 +1335,47 @@ pub fn render_spikes(r: &SpikeReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spread_seeds_start_with_the_configured_one_and_never_repeat() {
+        assert_eq!(spread_seeds(24301, 4), [24301, 1, 2, 3]);
+        assert_eq!(spread_seeds(2, 4), [2, 1, 3, 4]);
+        assert_eq!(spread_seeds(7, 1), [7]);
+    }
+
+    #[test]
+    fn seed_spread_median_and_range() {
+        let m = |v: f64| {
+            vec![
+                Measure::new("p", "P", v, None),
+                Measure::new("a", "A", 1.0 - v, None),
+            ]
+        };
+        let s = seed_spread(&[9, 1, 2, 3], &[m(0.8), m(0.6), m(0.7), m(0.9)]);
+        assert_eq!(s.seeds, [9, 1, 2, 3]);
+        assert_eq!(s.measures.len(), 2);
+        let p = &s.measures[0];
+        assert_eq!((p.measure, p.values.len()), ("p", 4));
+        assert!((p.median - 0.75).abs() < 1e-12, "{p:?}");
+        assert_eq!((p.min, p.max), (0.6, 0.9));
+        let a = &s.measures[1];
+        assert!((a.median - 0.25).abs() < 1e-12, "{a:?}");
+        // Odd count; a NaN (AUC of one class) is left out of median and range, kept per seed.
+        let s = seed_spread(&[1, 2, 3], &[m(0.5), m(f64::NAN), m(0.7)]);
+        let p = &s.measures[0];
+        assert!(p.values[1].is_nan());
+        assert!((p.median - 0.6).abs() < 1e-12, "{p:?}");
+        assert_eq!((p.min, p.max), (0.5, 0.7));
+        let s = seed_spread(&[1, 2, 3], &[m(0.5), m(0.9), m(0.7)]);
+        assert_eq!(s.measures[0].median, 0.7);
+        let text = render_spread(&s);
+        assert!(
+            text.contains("clipper over 3 forest seeds (1, 2, 3):"),
+            "{text}"
+        );
+        assert!(text.contains("0.500 0.900 0.700"), "{text}");
+        assert!(seed_spread(&[], &[]).measures.is_empty());
+    }
 
     fn det(t: f64, score: f64) -> Detection {
         Detection {

@@ -315,6 +315,76 @@ fn eval_prints_recall_lines() {
 }
 
 #[test]
+fn eval_seeds_adds_the_forest_seed_spread() {
+    let run = |extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec!["eval".into()];
+        args.extend(extra.iter().map(Into::into));
+        args.extend([
+            "--labels".into(),
+            demo_labels().into_os_string(),
+            demo().into_os_string(),
+        ]);
+        clipper(args)
+    };
+    let o = run(&["--seeds", "3"]);
+    assert_ok(&o);
+    let out = stdout(&o);
+    let seed = clipper_models::DetectorConfig::default().model.seed;
+    assert!(
+        out.contains(&format!("clipper over 3 forest seeds ({seed}, 1, 2):")),
+        "{out}"
+    );
+    // The report is the first run's: its R@4/h is the first per-seed value of the spread.
+    let report_r4 = row_values(&out, "R@4/h")[0];
+    let spread_row = out
+        .lines()
+        .skip_while(|l| !l.starts_with("clipper over"))
+        .find(|l| l.starts_with("R@4/h"))
+        .unwrap_or_else(|| panic!("no spread row:\n{out}"));
+    let v: Vec<f64> = spread_row
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // median, then the three seeds (the range is one token "a–b")
+    assert_eq!(v.len(), 4, "{spread_row}");
+    assert!(
+        (v[1] - report_r4).abs() < 5e-3,
+        "{spread_row} vs {report_r4}"
+    );
+    let (lo, hi) = (
+        v[1..].iter().copied().fold(1.0, f64::min),
+        v[1..].iter().copied().fold(0.0, f64::max),
+    );
+    assert!(
+        lo <= v[0] && v[0] <= hi,
+        "median inside the range: {spread_row}"
+    );
+
+    let o = run(&["--seeds", "3", "--json"]);
+    assert_ok(&o);
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let spread = &report["seed_spread"];
+    assert_eq!(spread["seeds"], serde_json::json!([seed, 1, 2]));
+    let r4 = spread["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["measure"] == "recall_at_4")
+        .unwrap();
+    assert_eq!(r4["values"][0], report["ours"]["recall_at_4"]);
+    assert_eq!(r4["values"].as_array().unwrap().len(), 3);
+    // Without --seeds the JSON has no spread.
+    let o = run(&["--json"]);
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(report.get("seed_spread").is_none());
+    // A models dir would be written by every run: refused.
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["--seeds", "2", "--models-dir", dir.path().to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--models-dir"));
+}
+
+#[test]
 fn eval_rules_table_thin_and_ablate() {
     let o = clipper([
         "eval".as_ref(),
@@ -447,6 +517,22 @@ fn eval_spikes_reports_auc_beside_the_rules() {
     let ours = auc("clipper (max combined score)");
     assert!((0.0..=1.0).contains(&ours), "{out}");
     assert!(out.contains("rules: 5 s "), "{out}");
+    let o = clipper([
+        "eval".as_ref(),
+        "--seeds".as_ref(),
+        "2".as_ref(),
+        "--spikes".as_ref(),
+        spikes_fixture().as_os_str(),
+    ]);
+    assert_ok(&o);
+    let out2 = stdout(&o);
+    let row = out2
+        .lines()
+        .skip_while(|l| !l.starts_with("clipper over 2 forest seeds"))
+        .find(|l| l.starts_with("AUC"))
+        .unwrap_or_else(|| panic!("no AUC spread row:\n{out2}"));
+    let first: f64 = row.split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!((first - ours).abs() < 5e-4, "{row} vs {ours}");
 
     let json = |extra: &[&str]| {
         let mut args: Vec<std::ffi::OsString> = vec!["eval".into(), "--json".into()];

@@ -39,6 +39,17 @@ pub struct EvalArgs {
     /// Print the report as JSON (always with all nine rules).
     #[arg(long)]
     json: bool,
+    /// Run N times, the Isolation Forest's seed the only difference (the configured seed
+    /// first, then 1, 2, ...), and add clipper's median and range per measure: how big a
+    /// difference the seed alone makes. The report itself is the first run's.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=100),
+        conflicts_with = "models_dir"
+    )]
+    seeds: u32,
     #[arg(required_unless_present = "spikes")]
     files: Vec<PathBuf>,
 }
@@ -50,11 +61,24 @@ pub fn eval(args: EvalArgs, mut config: DetectorConfig, progress: bool) -> anyho
     if let Some(path) = args.spikes {
         let started = std::time::Instant::now();
         let spikes = eval::load_spikes(&path)?;
-        let report = eval::evaluate_spikes(&spikes, &config, args.thin);
+        let mut report = eval::evaluate_spikes(&spikes, &config, args.thin);
+        if args.seeds > 1 {
+            let seeds = eval::spread_seeds(config.model.seed, args.seeds as usize);
+            let mut runs = vec![report.measures()];
+            for &seed in &seeds[1..] {
+                let mut c = config.clone();
+                c.model.seed = seed;
+                runs.push(eval::evaluate_spikes(&spikes, &c, args.thin).measures());
+            }
+            report.seed_spread = Some(eval::seed_spread(&seeds, &runs));
+        }
         if args.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {
             print!("{}", eval::render_spikes(&report));
+            if let Some(spread) = &report.seed_spread {
+                print!("{}", eval::render_spread(spread));
+            }
         }
         eprintln!(
             "{} spikes in {:.1} s",
@@ -64,13 +88,33 @@ pub fn eval(args: EvalArgs, mut config: DetectorConfig, progress: bool) -> anyho
         return Ok(());
     }
     let labels = eval::load_labels(&args.labels.context("--labels is required")?)?;
+    let seeds = eval::spread_seeds(config.model.seed, args.seeds as usize);
+    let base = config.clone();
     let opts = super::replay_options(args.channel, args.models_dir, args.thin, config, progress);
-    let (report, _streams, s) =
+    let (mut report, _streams, s) =
         eval::evaluate(&args.files, &labels, &opts, args.chart_dir.as_deref())?;
+    if seeds.len() > 1 {
+        let mut runs = vec![report.ours.measures()];
+        for &seed in &seeds[1..] {
+            let mut config = base.clone();
+            config.model.seed = seed;
+            let opts = super::replay_options(opts.channel.clone(), None, args.thin, config, false);
+            runs.push(
+                eval::evaluate(&args.files, &labels, &opts, None)?
+                    .0
+                    .ours
+                    .measures(),
+            );
+        }
+        report.seed_spread = Some(eval::seed_spread(&seeds, &runs));
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", eval::render(&report, args.rules));
+        if let Some(spread) = &report.seed_spread {
+            print!("{}", eval::render_spread(spread));
+        }
     }
     if let Some(dir) = args.chart_dir {
         eprintln!("charts in {}", dir.display());
