@@ -341,9 +341,10 @@ def learn(clipper, sets, train, thinned=()):
     raw = {n: replay(clipper, sets[n]["files"], config({}))[0] for n in train}
     prior = learn_prior([(raw[n], label_windows(raw[n], sets[n])) for n in train])
     again = {n: replay(clipper, sets[n]["files"], config(prior)) for n in train}
-    # The weights are fitted on windows whose reaction evidence comes from a prior learned on
-    # the *other* training sets (cross-fitting): a prior learned on a set's own labels makes
-    # its `react` look stronger in-sample than it is on chat the prior never saw.
+    # --cross-fit: the weights are fitted on windows whose reaction evidence comes from a prior
+    # learned on the *other* training sets, since a prior learned on a set's own labels can make
+    # its `react` look stronger in-sample than on chat the prior never saw (measured at stop
+    # 20: react 1.13 -> 1.04, no headline measure moved by more than two clips).
     fit_prior = {n: prior for n in train}
     if CROSS_FIT and len(train) > 1:
         for n in train:
