@@ -778,12 +778,7 @@ pub fn evaluate(
     opts: &ReplayOptions,
     chart_dir: Option<&Path>,
 ) -> Result<(Report, Vec<Stream>, replay::ReplaySummary)> {
-    let mut sink = Collect {
-        streams: Vec::new(),
-        keep_windows: chart_dir.is_some(),
-    };
-    let summary = replay::replay_files(files, opts, &mut sink)?;
-    let mut streams = sink.streams;
+    let (mut streams, summary) = replay_streams(files, opts, chart_dir.is_some())?;
     for s in &mut streams {
         let channel = opts
             .channel
@@ -819,6 +814,32 @@ pub fn evaluate(
         }
     }
     Ok((report, streams, summary))
+}
+
+/// The files replayed as `clipper replay` would, one [`Stream`] each (its clips, not yet the
+/// rules').
+fn replay_streams(
+    files: &[PathBuf],
+    opts: &ReplayOptions,
+    keep_windows: bool,
+) -> Result<(Vec<Stream>, replay::ReplaySummary)> {
+    let mut sink = Collect {
+        streams: Vec::new(),
+        keep_windows,
+    };
+    let summary = replay::replay_files(files, opts, &mut sink)?;
+    Ok((sink.streams, summary))
+}
+
+/// Clipper's scores alone (no rules, so the logs are read once): for runs that differ from a
+/// full [`evaluate`] only in the detector's settings.
+pub fn evaluate_clipper(
+    files: &[PathBuf],
+    labels: &Labels,
+    opts: &ReplayOptions,
+) -> Result<Scores> {
+    let (streams, _) = replay_streams(files, opts, false)?;
+    Ok(score(&streams, labels, |s| &s.ours))
 }
 
 /// ", thin 1/N; ablated: a, b" (empty when neither).
@@ -1209,6 +1230,27 @@ pub struct MeasureSpread {
     pub median: f64,
     pub min: f64,
     pub max: f64,
+}
+
+/// Clipper's measures over `n` forest seeds: `first` are those of `config`'s own seed, `run`
+/// gives those of `config` with another seed (1, 2, 3, ...). `None` when `n` ≤ 1.
+pub fn over_seeds(
+    config: &DetectorConfig,
+    n: u32,
+    first: Vec<Measure>,
+    mut run: impl FnMut(&DetectorConfig) -> Result<Vec<Measure>>,
+) -> Result<Option<SeedSpread>> {
+    if n <= 1 {
+        return Ok(None);
+    }
+    let seeds = spread_seeds(config.model.seed, n as usize);
+    let mut runs = vec![first];
+    for &seed in &seeds[1..] {
+        let mut c = config.clone();
+        c.model.seed = seed;
+        runs.push(run(&c)?);
+    }
+    Ok(Some(seed_spread(&seeds, &runs)))
 }
 
 /// `n` forest seeds: `first` (the configured one), then 1, 2, 3, ... without `first`.

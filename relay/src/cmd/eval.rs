@@ -62,16 +62,9 @@ pub fn eval(args: EvalArgs, mut config: DetectorConfig, progress: bool) -> anyho
         let started = std::time::Instant::now();
         let spikes = eval::load_spikes(&path)?;
         let mut report = eval::evaluate_spikes(&spikes, &config, args.thin);
-        if args.seeds > 1 {
-            let seeds = eval::spread_seeds(config.model.seed, args.seeds as usize);
-            let mut runs = vec![report.measures()];
-            for &seed in &seeds[1..] {
-                let mut c = config.clone();
-                c.model.seed = seed;
-                runs.push(eval::evaluate_spikes(&spikes, &c, args.thin).measures());
-            }
-            report.seed_spread = Some(eval::seed_spread(&seeds, &runs));
-        }
+        report.seed_spread = eval::over_seeds(&config, args.seeds, report.measures(), |c| {
+            Ok(eval::evaluate_spikes(&spikes, c, args.thin).measures())
+        })?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
         } else {
@@ -88,26 +81,13 @@ pub fn eval(args: EvalArgs, mut config: DetectorConfig, progress: bool) -> anyho
         return Ok(());
     }
     let labels = eval::load_labels(&args.labels.context("--labels is required")?)?;
-    let seeds = eval::spread_seeds(config.model.seed, args.seeds as usize);
-    let base = config.clone();
     let opts = super::replay_options(args.channel, args.models_dir, args.thin, config, progress);
     let (mut report, _streams, s) =
         eval::evaluate(&args.files, &labels, &opts, args.chart_dir.as_deref())?;
-    if seeds.len() > 1 {
-        let mut runs = vec![report.ours.measures()];
-        for &seed in &seeds[1..] {
-            let mut config = base.clone();
-            config.model.seed = seed;
-            let opts = super::replay_options(opts.channel.clone(), None, args.thin, config, false);
-            runs.push(
-                eval::evaluate(&args.files, &labels, &opts, None)?
-                    .0
-                    .ours
-                    .measures(),
-            );
-        }
-        report.seed_spread = Some(eval::seed_spread(&seeds, &runs));
-    }
+    report.seed_spread = eval::over_seeds(&opts.config, args.seeds, report.ours.measures(), |c| {
+        let opts = super::replay_options(opts.channel.clone(), None, args.thin, c.clone(), false);
+        Ok(eval::evaluate_clipper(&args.files, &labels, &opts)?.measures())
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
