@@ -1300,7 +1300,12 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `clipper run` reads the IRC address from a process-wide slot (`set_endpoint`): two runs at
+/// once in this binary would connect to each other's server, so each holds this lock.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct LiveRun {
+    _serial: tokio::sync::MutexGuard<'static, ()>,
     irc: Arc<LoopbackIrc>,
     url: String,
     dir: tempfile::TempDir,
@@ -1310,6 +1315,7 @@ struct LiveRun {
 }
 
 async fn live_run(seed: &[ClipRecord]) -> LiveRun {
+    let serial = SERIAL.lock().await;
     let irc = Arc::new(LoopbackIrc::start().await.unwrap());
     let oauth = oauth_mock(&[OWNER, ADMIN]).await;
     let dir = tempfile::tempdir().unwrap();
@@ -1359,6 +1365,7 @@ async fn live_run(seed: &[ClipRecord]) -> LiveRun {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     LiveRun {
+        _serial: serial,
         irc,
         url,
         dir,

@@ -39,8 +39,13 @@ fn now_ms() -> i64 {
 
 const CH: &str = "hypechan";
 
+/// `run_with` reads the IRC address from a process-wide slot (`set_endpoint`): two relays at
+/// once in this binary would connect to each other's server, so each test holds this lock.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
+    let _serial = SERIAL.lock().await;
     let Some(aws) = moto::aws("relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx").await
     else {
         return;
@@ -309,6 +314,7 @@ fn rss_kib() -> u64 {
 /// with `CLIPPER_DRILL_OUTAGE_S=60` for the 60 s drill and `=1800` for the 30 min one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sqs_outage_loses_no_window() {
+    let _serial = SERIAL.lock().await;
     let Some(endpoint) = moto::endpoint("an_sqs_outage_loses_no_window") else {
         return;
     };
