@@ -88,6 +88,9 @@ enum Part {
     Forest,
 }
 
+/// [`Weights::features`] in [`input_names`] order (0 for a missing name).
+pub type DenseWeights = [f64; EVIDENCE_NAMES.len() + 1];
+
 /// A logistic combination of the inputs, learned from labelled chat of several languages
 /// (`infra/scripts/learn-weights.py`; shipped as `models/data/weights.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,7 +132,7 @@ impl Weights {
     }
 
     /// Dense weights in [`input_names`] order.
-    fn dense(&self) -> [f64; EVIDENCE_NAMES.len() + 1] {
+    pub fn dense(&self) -> DenseWeights {
         let mut out = [0.0; EVIDENCE_NAMES.len() + 1];
         for (o, name) in out.iter_mut().zip(input_names()) {
             *o = self.features.get(name).copied().unwrap_or(0.0);
@@ -229,8 +232,18 @@ fn sigmoid(x: f64) -> f64 {
 
 /// Score one window: the learned combination of its evidence and the forest's novelty.
 pub fn score(w: &WindowFeatures, a: &Assessment, c: &DecisionConfig) -> Scores {
+    score_with(w, a, c, &c.weights.dense())
+}
+
+/// [`score`] with `c.weights` already in input order ([`Weights::dense`]): a scorer resolves
+/// them once instead of by name every window.
+pub fn score_with(
+    w: &WindowFeatures,
+    a: &Assessment,
+    c: &DecisionConfig,
+    weights: &DenseWeights,
+) -> Scores {
     let e = &a.evidence;
-    let weights = c.weights.dense();
     let novelty = if e.warm {
         a.anomaly_rel.clamp(0.0, 3.0)
     } else {

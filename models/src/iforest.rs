@@ -305,9 +305,29 @@ impl Node {
 #[derive(Clone, Debug, PartialEq)]
 struct Tree {
     nodes: Vec<Node>,
+    /// The deepest leaf's depth (edges from the root): a walk ends within this many steps.
+    depth: usize,
 }
 
 impl Tree {
+    /// A tree of `nodes` whose children come after their parent.
+    fn new(nodes: Vec<Node>) -> Self {
+        let mut depths = vec![0usize; nodes.len()];
+        let mut depth = 0;
+        for (i, node) in nodes.iter().enumerate() {
+            let d = depths.get(i).copied().unwrap_or(0);
+            depth = depth.max(d);
+            if node.left != 0 {
+                for child in [node.left as usize, node.left as usize + 1] {
+                    if let Some(c) = depths.get_mut(child) {
+                        *c = d + 1;
+                    }
+                }
+            }
+        }
+        Tree { nodes, depth }
+    }
+
     /// Path length of the sample whose feature `j` is `x(j)` (depth of its leaf plus
     /// `c(n_leaf)`).
     ///
@@ -325,6 +345,39 @@ impl Tree {
         }
         f64::NAN
     }
+}
+
+/// Path lengths of `N` walks at once, walk `k` being sample `rows[k]` through `trees[k]`:
+/// each is [`Tree::path_length`] of its sample. The walks advance in lockstep for as many
+/// steps as the deepest tree needs, a walk at its leaf staying there (a select, not a
+/// branch), so the node loads of independent walks overlap instead of waiting on each other.
+/// A missing feature (`NaN`) goes right, as in [`Tree::path_length`].
+#[inline]
+fn path_lengths<const N: usize>(trees: [&Tree; N], rows: [&[f64]; N]) -> [f64; N] {
+    let steps = trees.iter().map(|t| t.depth).max().unwrap_or(0);
+    let mut at = [0usize; N];
+    for _ in 0..steps {
+        for k in 0..N {
+            if let Some(node) = trees[k].nodes.get(at[k]) {
+                let v = rows[k]
+                    .get(node.feature as usize)
+                    .copied()
+                    .unwrap_or(f64::NAN);
+                let go_left = v <= node.value;
+                let next = node.left as usize + usize::from(!go_left);
+                at[k] = if node.left == 0 { at[k] } else { next };
+            }
+        }
+    }
+    let mut out = [f64::NAN; N];
+    for k in 0..N {
+        if let Some(node) = trees[k].nodes.get(at[k]) {
+            if node.left == 0 {
+                out[k] = node.value;
+            }
+        }
+    }
+    out
 }
 
 /// Serde form of a tree: three parallel arrays (leaves have `left == 0` and `feature == 0`).
@@ -398,7 +451,7 @@ impl TreeRepr {
                 }
             }
         }
-        Ok(Tree { nodes })
+        Ok(Tree::new(nodes))
     }
 }
 
@@ -487,7 +540,7 @@ impl TreeBuilder<'_> {
                 }
             }
         }
-        Tree { nodes }
+        Tree::new(nodes)
     }
 
     /// Draws a split for a node, or `None` when every feature is constant on its samples.
@@ -516,13 +569,20 @@ impl TreeBuilder<'_> {
     }
 
     fn min_max(&self, samples: &[usize], feature: usize) -> (f64, f64) {
+        // Training values are finite (checked at fit), so plain comparisons give what
+        // `f64::min`/`max` would, without their NaN handling in this innermost loop.
         let column = self.column(feature);
-        samples
-            .iter()
-            .map(|&r| column[r])
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-                (lo.min(v), hi.max(v))
-            })
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &r in samples {
+            let v = column[r];
+            if v < lo {
+                lo = v;
+            }
+            if v > hi {
+                hi = v;
+            }
+        }
+        (lo, hi)
     }
 }
 
@@ -690,9 +750,28 @@ impl IsolationForest {
             return f64::NAN;
         }
         match x.as_slice() {
-            Some(s) => self.score_with(|j| s.get(j).copied().unwrap_or(f64::NAN)),
+            Some(s) => self.score_slice(s),
             None => self.score_with(|j| x.get(j).copied().unwrap_or(f64::NAN)),
         }
+    }
+
+    /// [`Self::score_with`] of a contiguous sample: four trees walked at once
+    /// ([`path_lengths`]), the path lengths summed in tree order (the same sum).
+    #[inline]
+    fn score_slice(&self, s: &[f64]) -> f64 {
+        let mut total = -0.0f64;
+        let mut chunks = self.trees.chunks_exact(4);
+        for c in &mut chunks {
+            if let [a, b, c, d] = c {
+                for v in path_lengths([a, b, c, d], [s; 4]) {
+                    total += v;
+                }
+            }
+        }
+        for t in chunks.remainder() {
+            total += t.path_length(|j| s.get(j).copied().unwrap_or(f64::NAN));
+        }
+        self.score_of_total(total)
     }
 
     /// Score of the sample whose feature `j` is `x(j)`, known to have the right dimension.
@@ -753,9 +832,21 @@ impl<D: Data<Elem = f64>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for Iso
         let mut totals = vec![0.0f64; x.nrows()];
         match x.as_slice() {
             Some(all) => {
+                // Eight rows walked at once through each tree ([`path_lengths`]).
                 let d = self.n_features;
                 for tree in &self.trees {
-                    for (total, row) in totals.iter_mut().zip(all.chunks_exact(d)) {
+                    let mut rows = all.chunks_exact(d);
+                    let mut sums = totals.chunks_exact_mut(8);
+                    for sum in &mut sums {
+                        let mut r: [&[f64]; 8] = [&[]; 8];
+                        for slot in &mut r {
+                            *slot = rows.next().unwrap_or(&[]);
+                        }
+                        for (total, v) in sum.iter_mut().zip(path_lengths([tree; 8], r)) {
+                            *total += v;
+                        }
+                    }
+                    for (total, row) in sums.into_remainder().iter_mut().zip(rows) {
                         *total += tree.path_length(|j| row.get(j).copied().unwrap_or(f64::NAN));
                     }
                 }
@@ -1176,6 +1267,43 @@ mod tests {
             for row in &rows {
                 let s = forest.score(row).unwrap();
                 prop_assert!(s > 0.0 && s < 1.0, "score {}", s);
+            }
+        }
+
+        /// The lockstep walks ([`path_lengths`]: four trees per sample, eight samples per
+        /// tree) give exactly what walking each tree alone gives, for any number of trees and
+        /// rows, with missing (`NaN`) features, and after a JSON round trip.
+        #[test]
+        fn prop_lockstep_walks_equal_single_walks(
+            rows in prop::collection::vec(prop::collection::vec(-1e3f64..1e3, 3), 2..60),
+            probes in prop::collection::vec(
+                prop::collection::vec(prop_oneof![3 => -2e3f64..2e3, 1 => Just(f64::NAN)], 3),
+                1..30,
+            ),
+            n_trees in 1usize..14,
+            seed in any::<u64>(),
+        ) {
+            let params = IsolationForest::params().n_trees(n_trees).max_samples(16).seed(seed);
+            let forest = fit(&params, matrix(&rows)).unwrap();
+            let loaded: IsolationForest =
+                serde_json::from_str(&serde_json::to_string(&forest).unwrap()).unwrap();
+            let batch = matrix(&probes);
+            let mut fortran = Array2::zeros(batch.raw_dim().f());
+            fortran.assign(&batch);
+            for f in [&forest, &loaded] {
+                // Standard layout: the lockstep batch; column-major: one walk at a time.
+                let lockstep: Array1<f64> = f.predict(&batch);
+                let single: Array1<f64> = f.predict(&fortran);
+                for (i, probe) in probes.iter().enumerate() {
+                    let alone: f64 = f.trees.iter().map(|t| {
+                        t.path_length(|j| probe.get(j).copied().unwrap_or(f64::NAN))
+                    }).sum();
+                    let expected = f.score_of_total(alone);
+                    let contiguous: f64 = f.predict(&ArrayView1::from(probe.as_slice()));
+                    prop_assert_eq!(contiguous.to_bits(), expected.to_bits());
+                    prop_assert_eq!(lockstep[i].to_bits(), expected.to_bits());
+                    prop_assert_eq!(single[i].to_bits(), expected.to_bits());
+                }
             }
         }
 

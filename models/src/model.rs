@@ -274,9 +274,12 @@ impl TrainingJob {
         // percentile, and it keeps refits cheap on a full buffer.
         // (ndarray's `s!` expands to code that `forbid(unsafe_code)` rejects: no `s!` here.)
         let step = (trained_rows / 512).max(1) as isize;
+        // Copied to a standard layout so the forest walks it row by row as slices.
         let sample = train
             .records
-            .slice_axis(Axis(0), Slice::from(..).step_by(step));
+            .slice_axis(Axis(0), Slice::from(..).step_by(step))
+            .as_standard_layout()
+            .into_owned();
         let mut scores = forest.predict(&sample).into_raw_vec_and_offset().0;
         scores.sort_unstable_by(f64::total_cmp);
         let q = |p: f64| scores[((scores.len() - 1) as f64 * p).round() as usize];

@@ -31,6 +31,8 @@ pub struct ChannelScorer {
     config: DetectorConfig,
     model: ChannelModel,
     decider: Decider,
+    /// `config.decision.weights` in input order, resolved once (not by name every window).
+    weights: decision::DenseWeights,
     training: Training,
     pub windows: u64,
     pub triggers: u64,
@@ -46,6 +48,7 @@ impl ChannelScorer {
         ChannelScorer {
             channel: channel.to_owned(),
             decider: Decider::new(channel, config.decision.clone()),
+            weights: config.decision.weights.dense(),
             config,
             model,
             training: Training::External,
@@ -101,6 +104,7 @@ impl ChannelScorer {
     pub fn set_decision_config(&mut self, config: DecisionConfig) {
         if &config != self.decider.config() {
             self.decider = Decider::new(&self.channel, config.clone());
+            self.weights = config.weights.dense();
             self.config.decision = config;
         }
     }
@@ -132,7 +136,8 @@ impl ChannelScorer {
             // A failed fit keeps the old forest (or none): scoring goes on.
             self.fit_errors += 1;
         }
-        let mut scores = decision::score(&w, &assessment, &self.config.decision);
+        let mut scores =
+            decision::score_with(&w, &assessment, &self.config.decision, &self.weights);
         let c = self.decider.config();
         scores.threshold = self.model.score_level.threshold(c);
         // Every window, silent ones as 0: the history is then chat time, and "clips per

@@ -199,14 +199,17 @@ fn normalise_token<'a>(token: &str, buf: &'a mut String) -> &'a str {
 }
 
 /// Collapse a lower-cased word so that `loooool` → `lool`, `hahahaha` stays recognisable.
-fn squeeze(word: &str, buf: &mut String) {
+/// False when nothing was dropped (`buf` is then `word`).
+fn squeeze(word: &str, buf: &mut String) -> bool {
     buf.clear();
     let mut last = None;
     let mut run = 0;
+    let mut dropped = false;
     for c in word.chars() {
         if Some(c) == last {
             run += 1;
             if run >= 2 {
+                dropped = true;
                 continue;
             }
         } else {
@@ -215,6 +218,7 @@ fn squeeze(word: &str, buf: &mut String) {
         }
         buf.push(c);
     }
+    dropped
 }
 
 fn is_laugh_word(w: &str) -> bool {
@@ -295,23 +299,36 @@ pub fn analyse(text: &str, scratch: &mut Scratch) -> TextTraits {
     t.question = questions > 0 && questions * 2 >= meaningful.max(1);
     t.hype |= exclaims >= 3 && text.contains("!!!");
 
+    scratch.spans.clear();
+    let mut split = words(text);
+    while let Some(span) = split.next_span() {
+        scratch.spans.push(span);
+    }
     let mut prev_lets = false;
-    for token in text.split_whitespace() {
+    let Scratch {
+        word,
+        squeezed,
+        spans,
+    } = scratch;
+    for token in spans
+        .iter()
+        .filter_map(|&(start, end)| text.get(start..end))
+    {
         if t.laugh && t.hype && t.clip {
             break;
         }
-        let Scratch { word, squeezed } = scratch;
         let w = normalise_token(token, word);
         if w.is_empty() {
             continue;
         }
-        squeeze(w, squeezed);
-        if !t.laugh && (is_laugh_word(w) || is_laugh_word(squeezed)) {
+        // The squeezed form is looked up only when it differs from the word.
+        let other = squeeze(w, squeezed);
+        if !t.laugh && (is_laugh_word(w) || (other && is_laugh_word(squeezed))) {
             t.laugh = true;
         }
         if !t.hype
             && (HYPE_SET.contains(w)
-                || HYPE_SET.contains(squeezed.as_str())
+                || (other && HYPE_SET.contains(squeezed.as_str()))
                 || (prev_lets && w.starts_with("go")))
         {
             t.hype = true;
@@ -322,6 +339,75 @@ pub fn analyse(text: &str, scratch: &mut Scratch) -> TextTraits {
         }
     }
     t
+}
+
+/// The whitespace-separated tokens of `text`: the same as [`str::split_whitespace`] (Unicode
+/// `White_Space`), found by looking at bytes. ASCII bytes are classified at once; of the other
+/// bytes only the lead bytes of the 19 non-ASCII whitespace characters (`0xC2`, `0xE1`,
+/// `0xE2`, `0xE3`) lead to a decode. On Korean chat the standard splitter, which decodes every
+/// char, cost about as much as the rest of the per-token work.
+#[inline]
+pub fn words(text: &str) -> Words<'_> {
+    Words { text, pos: 0 }
+}
+
+/// Iterator of [`words`].
+#[derive(Debug, Clone)]
+pub struct Words<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+/// Length in bytes of the whitespace character starting at byte `i` of `s`, or 0 when none
+/// starts there (also when `i` is not a char boundary: a continuation byte is never a lead).
+#[inline]
+fn whitespace_len(s: &str, i: usize) -> usize {
+    match s.as_bytes().get(i) {
+        Some(b' ' | b'\t'..=b'\r') => 1,
+        Some(0xC2 | 0xE1..=0xE3) => s
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .filter(|c| c.is_whitespace())
+            .map_or(0, char::len_utf8),
+        _ => 0,
+    }
+}
+
+impl Words<'_> {
+    /// Byte range of the next token.
+    #[inline]
+    fn next_span(&mut self) -> Option<(usize, usize)> {
+        let len = self.text.len();
+        let mut i = self.pos;
+        while i < len {
+            match whitespace_len(self.text, i) {
+                0 => break,
+                n => i += n,
+            }
+        }
+        if i >= len {
+            self.pos = len;
+            return None;
+        }
+        let start = i;
+        while i < len && whitespace_len(self.text, i) == 0 {
+            i += 1;
+        }
+        self.pos = i;
+        // `start` follows whitespace (or is 0) and `i` is where whitespace starts (or the
+        // end): both are char boundaries.
+        Some((start, i))
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let (start, end) = self.next_span()?;
+        self.text.get(start..end)
+    }
 }
 
 /// [`CLIP_WORDS`] as one automaton: a token is scanned once for all of them (six substring
@@ -352,9 +438,18 @@ const MAX_TOKENS_PER_MESSAGE: usize = 4;
 /// `LULLLL` → `lull`, `666666` → `66`, `???` → `??`); and a run of two or more equal
 /// characters (not a Latin letter) inside a longer token on its own (`아ㅋㅋㅋ` gives `아ㅋㅋ` and `ㅋㅋ`). What these
 /// tokens mean is learned per channel ([`crate::evidence::Lexicon`]), not listed here.
-pub fn reaction_tokens(text: &str, bufs: &mut (String, String), mut f: impl FnMut(&str)) {
+pub fn reaction_tokens(text: &str, bufs: &mut (String, String), f: impl FnMut(&str)) {
+    reaction_tokens_of(words(text), bufs, f);
+}
+
+/// [`reaction_tokens`] of a message already split into `tokens` ([`Scratch::words`]).
+pub fn reaction_tokens_of<'t>(
+    tokens: impl Iterator<Item = &'t str>,
+    bufs: &mut (String, String),
+    mut f: impl FnMut(&str),
+) {
     let (buf, pair) = bufs;
-    for token in text.split_whitespace().take(MAX_TOKENS_PER_MESSAGE) {
+    for token in tokens.take(MAX_TOKENS_PER_MESSAGE) {
         // Punctuation around a word goes; a token of punctuation only (`???`, `!!`) stays.
         let word = token.trim_matches(|c: char| c.is_ascii_punctuation());
         let trimmed = if word.is_empty() { token } else { word };
@@ -414,11 +509,27 @@ fn lower(c: char) -> char {
     }
 }
 
-/// Reusable buffers for [`analyse`], so the hot path does not allocate.
+/// Reusable buffers for [`analyse`], so the hot path does not allocate; they also keep the
+/// tokens of the message analysed last, so its other readers need not split it again.
 #[derive(Debug, Default)]
 pub struct Scratch {
     word: String,
     squeezed: String,
+    /// Byte range (start, end) of each [`words`] token of the text analysed last.
+    spans: Vec<(usize, usize)>,
+}
+
+impl Scratch {
+    /// The [`words`] of `text`, which must be the text [`analyse`] was last given.
+    pub fn words<'t>(&self, text: &'t str) -> impl Iterator<Item = &'t str> + use<'_, 't> {
+        debug_assert!(
+            self.spans.last().is_none_or(|&(_, end)| end <= text.len()),
+            "Scratch::words: not the text analysed last"
+        );
+        self.spans
+            .iter()
+            .filter_map(move |&(start, end)| text.get(start..end))
+    }
 }
 
 #[cfg(test)]
@@ -427,6 +538,29 @@ mod tests {
 
     fn a(s: &str) -> TextTraits {
         analyse(s, &mut Scratch::default())
+    }
+
+    #[test]
+    fn words_split_like_split_whitespace_on_every_char() {
+        // Every Unicode scalar as the separator, alone, doubled, at the ends and between
+        // tokens of several scripts.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let s = format!("{c}a{c}{c}ㅋㅋ{c}\u{3000}é{c}\u{85}x{c}");
+            let ours: Vec<&str> = words(&s).collect();
+            let std: Vec<&str> = s.split_whitespace().collect();
+            assert_eq!(ours, std, "separator U+{:04X}", c as u32);
+        }
+        assert_eq!(words("").count(), 0);
+        assert_eq!(words(" \t\u{2003} ").count(), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn words_equal_split_whitespace(s in "(\\PC|\\s|[\u{85}\u{a0}\u{1680}\u{2000}-\u{200b}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}ㅋ가])*") {
+            let ours: Vec<&str> = words(&s).collect();
+            let std: Vec<&str> = s.split_whitespace().collect();
+            proptest::prop_assert_eq!(ours, std);
+        }
     }
 
     #[test]

@@ -192,6 +192,32 @@ struct Past {
     users: Vec<u64>,
 }
 
+/// Texts whose VADER score a channel keeps at most (then the cache starts afresh).
+const SENTIMENT_CACHE: usize = 256;
+
+/// VADER's compound score of a channel's recent texts. Chat repeats itself (emote spam,
+/// copypastas, `LUL`), and VADER is the costliest step per message (about 16,000 instructions
+/// a call): on the longest kimdoe stream 16 % of the calls repeat one of the last 256 texts.
+/// Keyed by the whole text, so a hit is the same score.
+#[derive(Debug, Default)]
+struct SentimentCache {
+    scores: FxHashMap<Box<str>, f64>,
+}
+
+impl SentimentCache {
+    fn compound(&mut self, text: &str) -> f64 {
+        if let Some(&v) = self.scores.get(text) {
+            return v;
+        }
+        let v = VADER.polarity_scores(text).compound;
+        if self.scores.len() >= SENTIMENT_CACHE {
+            self.scores.clear();
+        }
+        self.scores.insert(text.into(), v);
+        v
+    }
+}
+
 /// Event-time window aggregator of one channel.
 #[derive(Debug)]
 pub struct WindowAggregator {
@@ -206,6 +232,7 @@ pub struct WindowAggregator {
     viewers: Option<u32>,
     scratch: Scratch,
     token_buf: (String, String),
+    sentiment: SentimentCache,
     /// Distinct chatters of the 20 s and 60 s context: per user, in how many of the context's
     /// buckets it chatted (kept as buckets enter and leave, instead of sorting the union of
     /// the buckets' users every window).
@@ -304,6 +331,7 @@ impl WindowAggregator {
             viewers: None,
             scratch: Scratch::default(),
             token_buf: Default::default(),
+            sentiment: SentimentCache::default(),
             ctx: ChatterContext::default(),
             late: 0,
         }
@@ -398,7 +426,7 @@ impl WindowAggregator {
         }
         if b.sentiment_n < self.config.sentiment_sample {
             if vader_can_score(&msg.text) {
-                b.sentiment_sum += VADER.polarity_scores(&msg.text).compound;
+                b.sentiment_sum += self.sentiment.compound(&msg.text);
             }
             b.sentiment_n += 1;
         }
@@ -412,7 +440,7 @@ impl WindowAggregator {
         let mut laugh = t.laugh;
         let mut hype = t.hype;
         let mut any = false;
-        for token in msg.text.split_whitespace() {
+        for token in self.scratch.words(&msg.text) {
             let id = match self.vocab.lookup(token) {
                 Some(id) => Some(id),
                 None => self.vocab.learn(token, user),
@@ -428,7 +456,8 @@ impl WindowAggregator {
             }
         }
         let tokens = &mut b.tokens;
-        text::reaction_tokens(&msg.text, &mut self.token_buf, |tok| {
+        let words = self.scratch.words(&msg.text);
+        text::reaction_tokens_of(words, &mut self.token_buf, |tok| {
             let e = tokens.entry(hash_str(tok)).or_insert(TokenTally {
                 chatters: 0,
                 last_user: !user,
