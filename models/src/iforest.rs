@@ -761,8 +761,8 @@ impl IsolationForest {
     fn score_slice(&self, s: &[f64]) -> f64 {
         let mut total = -0.0f64;
         let mut chunks = self.trees.chunks_exact(4);
-        for c in &mut chunks {
-            if let [a, b, c, d] = c {
+        for four in &mut chunks {
+            if let [a, b, c, d] = four {
                 for v in path_lengths([a, b, c, d], [s; 4]) {
                     total += v;
                 }

@@ -300,6 +300,7 @@ pub fn analyse(text: &str, scratch: &mut Scratch) -> TextTraits {
     t.hype |= exclaims >= 3 && text.contains("!!!");
 
     scratch.spans.clear();
+    scratch.analysed = (text.as_ptr() as usize, text.len());
     let mut split = words(text);
     while let Some(span) = split.next_span() {
         scratch.spans.push(span);
@@ -309,6 +310,7 @@ pub fn analyse(text: &str, scratch: &mut Scratch) -> TextTraits {
         word,
         squeezed,
         spans,
+        ..
     } = scratch;
     for token in spans
         .iter()
@@ -438,12 +440,10 @@ const MAX_TOKENS_PER_MESSAGE: usize = 4;
 /// `LULLLL` → `lull`, `666666` → `66`, `???` → `??`); and a run of two or more equal
 /// characters (not a Latin letter) inside a longer token on its own (`아ㅋㅋㅋ` gives `아ㅋㅋ` and `ㅋㅋ`). What these
 /// tokens mean is learned per channel ([`crate::evidence::Lexicon`]), not listed here.
-pub fn reaction_tokens(text: &str, bufs: &mut (String, String), f: impl FnMut(&str)) {
-    reaction_tokens_of(words(text), bufs, f);
-}
-
-/// [`reaction_tokens`] of a message already split into `tokens` ([`Scratch::words`]).
-pub fn reaction_tokens_of<'t>(
+///
+/// `tokens` are the message's [`words`] (the aggregator passes the ones [`analyse`] already
+/// split, [`Scratch::words`]).
+pub fn reaction_tokens<'t>(
     tokens: impl Iterator<Item = &'t str>,
     bufs: &mut (String, String),
     mut f: impl FnMut(&str),
@@ -517,13 +517,16 @@ pub struct Scratch {
     squeezed: String,
     /// Byte range (start, end) of each [`words`] token of the text analysed last.
     spans: Vec<(usize, usize)>,
+    /// That text's address and length, to check that [`Scratch::words`] is given the same.
+    analysed: (usize, usize),
 }
 
 impl Scratch {
     /// The [`words`] of `text`, which must be the text [`analyse`] was last given.
-    pub fn words<'t>(&self, text: &'t str) -> impl Iterator<Item = &'t str> + use<'_, 't> {
-        debug_assert!(
-            self.spans.last().is_none_or(|&(_, end)| end <= text.len()),
+    pub(crate) fn words<'t>(&self, text: &'t str) -> impl Iterator<Item = &'t str> + use<'_, 't> {
+        debug_assert_eq!(
+            self.analysed,
+            (text.as_ptr() as usize, text.len()),
             "Scratch::words: not the text analysed last"
         );
         self.spans
@@ -660,7 +663,7 @@ mod tests {
         let mut out = Vec::new();
         let mut buf = Default::default();
         for text in ["ㅋㅋㅋㅋㅋ LULLLL 666666 ????", "아ㅋㅋㅋ, Pog! a b c d e"] {
-            reaction_tokens(text, &mut buf, |t| out.push(t.to_owned()));
+            reaction_tokens(words(text), &mut buf, |t| out.push(t.to_owned()));
         }
         assert_eq!(
             out,

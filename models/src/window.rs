@@ -457,7 +457,7 @@ impl WindowAggregator {
         }
         let tokens = &mut b.tokens;
         let words = self.scratch.words(&msg.text);
-        text::reaction_tokens_of(words, &mut self.token_buf, |tok| {
+        text::reaction_tokens(words, &mut self.token_buf, |tok| {
             let e = tokens.entry(hash_str(tok)).or_insert(TokenTally {
                 chatters: 0,
                 last_user: !user,

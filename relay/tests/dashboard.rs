@@ -17,7 +17,7 @@ use clipper_functions::twitch::auth::{Secret, TwitchCredentials};
 use clipper_models::{Scores, TriggerKind};
 use clipper_relay::dashboard::{self, App, DashEvent, DashboardConfig, Events};
 use clipper_relay::live::run::{run_with, RunConfig};
-use clipper_testkit::loopback::{privmsg, Chatter, LoopbackIrc};
+use clipper_testkit::loopback::{privmsg, Chatter, LoopbackIrc, SERIAL_RUNS};
 use reqwest::header::{HeaderMap, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -1300,11 +1300,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `clipper run` reads the IRC address from a process-wide slot (`set_endpoint`): two runs at
-/// once in this binary would connect to each other's server, so each holds this lock.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 struct LiveRun {
+    /// [`SERIAL_RUNS`], held for the whole run.
     _serial: tokio::sync::MutexGuard<'static, ()>,
     irc: Arc<LoopbackIrc>,
     url: String,
@@ -1315,7 +1312,7 @@ struct LiveRun {
 }
 
 async fn live_run(seed: &[ClipRecord]) -> LiveRun {
-    let serial = SERIAL.lock().await;
+    let serial = SERIAL_RUNS.lock().await;
     let irc = Arc::new(LoopbackIrc::start().await.unwrap());
     let oauth = oauth_mock(&[OWNER, ADMIN]).await;
     let dir = tempfile::tempdir().unwrap();

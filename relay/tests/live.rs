@@ -10,13 +10,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clipper_functions::twitch::auth::{Secret, TwitchCredentials};
 use clipper_relay::live::run::{run, RunConfig, RunSummary};
-use clipper_testkit::loopback::{privmsg, room_id, Chatter, LoopbackIrc};
+use clipper_testkit::loopback::{privmsg, room_id, Chatter, LoopbackIrc, SERIAL_RUNS};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use wiremock::matchers::{body_string_contains, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -296,7 +294,7 @@ async fn chat_burst(irc: &LoopbackIrc, calm_s: u64, burst_s: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_burst_makes_exactly_one_confirmed_clip_after_the_delay() {
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let env = Env::new().await;
     let creates = Timed {
         at: Arc::default(),
@@ -371,7 +369,7 @@ async fn chat_burst_makes_exactly_one_confirmed_clip_after_the_delay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn testclip_from_a_moderator_clips_and_from_a_viewer_does_not() {
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let env = Env::new().await;
     let creates = Timed {
         at: Arc::default(),
@@ -431,7 +429,7 @@ async fn testclip_from_a_moderator_clips_and_from_a_viewer_does_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_token_is_refreshed_and_429_and_5xx_are_retried() {
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let env = Env::new().await;
     // Old token: 401. After the refresh: 429 (reset in 1 s), then 503, then 202.
     let creates = Timed {
@@ -551,7 +549,7 @@ async fn expired_token_is_refreshed_and_429_and_5xx_are_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_token_it_records_would_clip() {
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let env = Env::new().await;
     let (stop, handle) = start(env.config(false));
     assert!(
@@ -591,7 +589,7 @@ fn kill(pid: u32, signal: &str) {
 /// a restart loads the models, and a 7TV answer of garbage only costs a warning.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_saves_models_and_records_and_restart_loads_them() {
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let env = Env::new().await;
     let base = env.http.uri();
     let dir = env.dir.path();
@@ -681,7 +679,7 @@ async fn sigterm_saves_models_and_records_and_restart_loads_them() {
 /// `clipper record` writes what the server sent, and replay reads it back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn record_writes_raw_lines_that_replay_reads() {
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let env = Env::new().await;
     clipper_relay::live::transport::set_endpoint(env.irc.endpoint());
     let opts = clipper_relay::live::chat::ChatOptions::default();
@@ -734,7 +732,7 @@ async fn record_writes_raw_lines_that_replay_reads() {
 /// skipped without another call. A channel Helix reports offline is not clipped at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forbidden_pauses_the_channel_and_offline_channels_are_not_clipped() {
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let env = Env::new().await;
     Mock::given(method("POST"))
         .and(path("/helix/clips"))
@@ -844,7 +842,7 @@ fn tree(dir: &std::path::Path) -> Vec<String> {
 async fn forward_mode_forwards_windows_and_a_prompt_testclip_and_writes_nothing() {
     use clipper_functions::local::{JsonChannelStore, LocalWindowQueue};
     use clipper_relay::live::run::run_with;
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let env = Env::new().await;
     Mock::given(method("POST"))
         .and(path("/helix/clips"))
@@ -977,7 +975,7 @@ async fn forward_mode_forwards_windows_and_a_prompt_testclip_and_writes_nothing(
 async fn viewer_polls_follow_the_channels_file() {
     use clipper_functions::local::{JsonChannelStore, LocalWindowQueue};
     use clipper_relay::live::run::run_with;
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let env = Env::new().await;
     let file = env.dir.path().join("channels.json");
     let write = |names: &[&str]| {
@@ -1073,7 +1071,7 @@ async fn viewer_polls_follow_the_channels_file() {
 /// resumes the clip from its record). `CLIPPER_DRILL_RUNS` sets the rounds (default 3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_inside_the_clip_delay_loses_no_clip_and_makes_none_twice() {
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let rounds: u64 = std::env::var("CLIPPER_DRILL_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -1161,7 +1159,7 @@ async fn stopping_inside_the_clip_delay_loses_no_clip_and_makes_none_twice() {
 /// process left (a `kill -9` during a save must not leave a torn one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signals_inside_the_clip_delay_lose_no_clip_and_make_none_twice() {
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let count = |k: &str| -> u64 {
         std::env::var(k)
             .ok()
@@ -1322,7 +1320,7 @@ async fn confirmed_clip_is_posted_to_discord_exactly_once_despite_a_429_and_rede
     };
     use clipper_functions::record::ClipRecord;
     use clipper_relay::live::run::run_with;
-    let _g = SERIAL.lock().await;
+    let _g = SERIAL_RUNS.lock().await;
     let env = Env::new().await;
     Mock::given(method("POST"))
         .and(path("/helix/clips"))

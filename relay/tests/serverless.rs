@@ -25,7 +25,7 @@ use clipper_functions::twitch::auth::{Secret, TwitchCredentials};
 use clipper_functions::twitch::HelixClient;
 use clipper_relay::live::run::{run_with, RunConfig};
 use clipper_testkit::helix::{self, create_clip, error, found, get_clips};
-use clipper_testkit::loopback::{privmsg, room_id, Chatter, LoopbackIrc};
+use clipper_testkit::loopback::{privmsg, room_id, Chatter, LoopbackIrc, SERIAL_RUNS};
 use clipper_testkit::stream::StreamReader;
 use clipper_testkit::{esm, moto};
 use wiremock::MockServer;
@@ -39,13 +39,9 @@ fn now_ms() -> i64 {
 
 const CH: &str = "hypechan";
 
-/// `run_with` reads the IRC address from a process-wide slot (`set_endpoint`): two relays at
-/// once in this binary would connect to each other's server, so each test holds this lock.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx() {
-    let _serial = SERIAL.lock().await;
+    let _serial = SERIAL_RUNS.lock().await;
     let Some(aws) = moto::aws("relay_sqs_score_clip_dynamodb_with_a_duplicate_and_a_5xx").await
     else {
         return;
@@ -314,7 +310,7 @@ fn rss_kib() -> u64 {
 /// with `CLIPPER_DRILL_OUTAGE_S=60` for the 60 s drill and `=1800` for the 30 min one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sqs_outage_loses_no_window() {
-    let _serial = SERIAL.lock().await;
+    let _serial = SERIAL_RUNS.lock().await;
     let Some(endpoint) = moto::endpoint("an_sqs_outage_loses_no_window") else {
         return;
     };

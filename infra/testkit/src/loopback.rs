@@ -18,6 +18,12 @@ use clipper_relay::live::transport::IrcEndpoint;
 
 type Line = Arc<str>;
 
+/// Held by every test that starts a whole run (`run_with`) against a loopback server. The run
+/// reads the IRC address from a process-wide slot (`transport::set_endpoint`: `twitch-irc`'s
+/// `Transport::new` takes no arguments), so two runs at once in one test binary would connect
+/// to each other's server.
+pub static SERIAL_RUNS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[derive(Debug, Default)]
 struct State {
     next_id: u64,
