@@ -4,7 +4,10 @@
 #
 #   infra/moto.sh start [PORT]   # prints `export CLIPPER_TEST_AWS_ENDPOINT=http://127.0.0.1:PORT`
 #   infra/moto.sh stop
-#   infra/moto.sh install        # pip install 'moto[server]' if moto_server is missing
+#   infra/moto.sh install        # pip install 'moto[server]' if python3 cannot import moto
+#
+# It runs moto through infra/moto_server.py, which serialises DynamoDB requests: moto's own
+# server lets two conditional writes to one item both pass when they arrive together, AWS does not.
 #
 # The tests read CLIPPER_TEST_AWS_ENDPOINT and skip (saying so) when it is unset. State lives
 # in memory only; stop discards it.
@@ -16,14 +19,24 @@ state_dir="${MOTO_STATE_DIR:-$here/../target/clipper-moto}"
 pid_file="$state_dir/moto.pid"
 log_file="$state_dir/moto.log"
 
-have() { command -v "$1" >/dev/null 2>&1; }
+
+python_bin() {
+    command -v python3 || command -v python || true
+}
+
+# moto is run through our launcher (moto_server.py), so the Python that runs it must import it.
+have_moto() {
+    local py
+    py=$(python_bin)
+    [ -n "$py" ] && "$py" -c 'import moto.moto_server.werkzeug_app, werkzeug, flask' >/dev/null 2>&1
+}
 
 install() {
-    if have moto_server; then
+    if have_moto; then
         return 0
     fi
     local py
-    py=$(command -v python3 || command -v python || true)
+    py=$(python_bin)
     if [ -z "$py" ]; then
         echo "moto.sh: python3 is needed to install moto" >&2
         return 1
@@ -31,7 +44,7 @@ install() {
     echo "moto.sh: installing moto[server] from PyPI" >&2
     "$py" -m pip install --quiet 'moto[server]' >&2
     hash -r
-    have moto_server
+    have_moto
 }
 
 free_port() {
@@ -47,7 +60,8 @@ start() {
     fi
     local port=${1:-$(free_port)}
     local endpoint="http://127.0.0.1:$port"
-    moto_server -H 127.0.0.1 -p "$port" >"$log_file" 2>&1 &
+    # Our launcher, not moto_server itself: it makes DynamoDB writes atomic, as AWS does.
+    "$(python_bin)" "$here/moto_server.py" 127.0.0.1 "$port" >"$log_file" 2>&1 &
     echo $! >"$pid_file"
     echo "$endpoint" >"$state_dir/endpoint"
     for _ in $(seq 1 100); do
