@@ -16,7 +16,7 @@
 use crate::chart::{self, Timeline};
 use crate::error::{RelayError, Result};
 use crate::input::ChatReader;
-use crate::replay::{self, thin_keeps, ReplayClip, ReplayOptions, ReplaySink};
+use crate::replay::{self, thin_keeps, ReplayClip, ReplayOptions, ReplaySink, Thin};
 use clipper_models::decision::{Ablation, CAPTURE_LAG_MS};
 use clipper_models::pipeline::ScoredWindow;
 use clipper_models::{
@@ -292,14 +292,14 @@ const MAX_STREAM_S: usize = 14 * 86_400;
 
 /// Per-second message counts of a file (for the rules), on the file's own clock, counting only
 /// the chatters that thinning to 1 in `thin` keeps.
-fn per_second_counts(path: &Path, channel: &str, thin: Option<u32>) -> Result<Vec<u32>> {
+fn per_second_counts(path: &Path, channel: &str, thin: Option<Thin>) -> Result<Vec<u32>> {
     let mut reader = ChatReader::open(path, channel)?;
     let mut counts: Vec<u32> = Vec::new();
     let mut origin: Option<i64> = None;
     let tsv = reader.format() == crate::input::ChatFormat::Tsv;
     for m in reader.by_ref() {
         let o = *origin.get_or_insert(if tsv { 0 } else { m.time_ms });
-        if thin.is_some_and(|n| !thin_keeps(m.user_key(), n)) {
+        if !thin_keeps(thin, m.user_key()) {
             continue;
         }
         let s = (m.time_ms.saturating_sub(o).max(0) / 1000) as usize;
@@ -730,6 +730,8 @@ pub struct Report {
     pub hours: f64,
     /// Chat thinned to 1 chatter in N.
     pub thin: Option<u32>,
+    /// Draws of the thinning the measures pool ([`Draws`]): 1, or N with `--thin-draws`.
+    pub draws: u32,
     pub ablated: Vec<&'static str>,
     pub ours: Scores,
     /// The README's reference rule (20 s, z ≥ 2).
@@ -770,21 +772,56 @@ fn best_per_measure(ours: &Scores, rules: &[RuleScores]) -> Vec<Best> {
         .collect()
 }
 
+/// Which thinnings a run measures: the one `ReplayOptions::thin` names, or every draw of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Draws {
+    /// The options' own thinning (none, or one draw).
+    #[default]
+    One,
+    /// Every draw of the options' 1 in N, pooled: each chatter's chat is measured once, in
+    /// the draw that keeps it, and the counts of all draws are summed (a label caught in 4
+    /// of 10 draws counts 4 of 10). One draw of 20 labels moves a measure by 0.05 a label;
+    /// the pool shows what a small channel can expect, not what one tenth of the chatters did.
+    All,
+}
+
+impl Draws {
+    /// The thinnings to run for `thin`.
+    pub fn of(self, thin: Option<Thin>) -> Vec<Option<Thin>> {
+        match (self, thin) {
+            (Draws::All, Some(t)) => Thin::draws(t.every).map(Some).collect(),
+            _ => vec![thin],
+        }
+    }
+}
+
 /// Replay `files` (as `clipper replay` would), run the nine rules on the same (thinned) chat,
-/// and score all against `labels`.
+/// and score all against `labels`; with [`Draws::All`], over every draw of the thinning.
 pub fn evaluate(
     files: &[PathBuf],
     labels: &Labels,
     opts: &ReplayOptions,
+    draws: Draws,
     chart_dir: Option<&Path>,
 ) -> Result<(Report, Vec<Stream>, replay::ReplaySummary)> {
-    let (mut streams, summary) = replay_streams(files, opts, chart_dir.is_some())?;
-    for s in &mut streams {
-        let channel = opts
-            .channel
-            .clone()
-            .unwrap_or_else(|| replay::default_channel(&s.path));
-        s.rules = all_rules(&per_second_counts(&s.path, &channel, opts.thin)?);
+    let thins = draws.of(opts.thin);
+    let mut streams = Vec::new();
+    let mut summary = replay::ReplaySummary::default();
+    for &thin in &thins {
+        let opts = ReplayOptions {
+            thin,
+            ..opts.clone()
+        };
+        let (mut part, s) = replay_streams(files, &opts, chart_dir.is_some())?;
+        for st in &mut part {
+            let channel = opts
+                .channel
+                .clone()
+                .unwrap_or_else(|| replay::default_channel(&st.path));
+            st.rules = all_rules(&per_second_counts(&st.path, &channel, thin)?);
+        }
+        streams.extend(part);
+        summary.add(&s);
     }
     let ours = score(&streams, labels, |s| &s.ours);
     let rules: Vec<RuleScores> = RULES
@@ -799,7 +836,8 @@ pub fn evaluate(
         },
         streams: streams.len(),
         hours: summary.log_seconds / 3600.0,
-        thin: opts.thin,
+        thin: opts.thin.map(|t| t.every),
+        draws: thins.len() as u32,
         ablated: ablated(&opts.config.decision.ablate),
         best: best_per_measure(&ours, &rules),
         seed_spread: None,
@@ -837,16 +875,27 @@ pub fn evaluate_clipper(
     files: &[PathBuf],
     labels: &Labels,
     opts: &ReplayOptions,
+    draws: Draws,
 ) -> Result<Scores> {
-    let (streams, _) = replay_streams(files, opts, false)?;
+    let mut streams = Vec::new();
+    for thin in draws.of(opts.thin) {
+        let opts = ReplayOptions {
+            thin,
+            ..opts.clone()
+        };
+        streams.extend(replay_streams(files, &opts, false)?.0);
+    }
     Ok(score(&streams, labels, |s| &s.ours))
 }
 
 /// ", thin 1/N; ablated: a, b" (empty when neither).
-fn run_note(thin: Option<u32>, ablated: &[&str]) -> String {
+fn run_note(thin: Option<u32>, draws: u32, ablated: &[&str]) -> String {
     let mut s = String::new();
     if let Some(n) = thin {
         let _ = write!(s, "; chat thinned to 1 chatter in {n}");
+        if draws > 1 {
+            let _ = write!(s, ", all {draws} draws pooled");
+        }
     }
     if !ablated.is_empty() {
         let _ = write!(s, "; ablated: {}", ablated.join(", "));
@@ -865,7 +914,7 @@ fn cell(m: &Measure) -> String {
 /// its configuration) and the reference rule; with `all_rules`, the nine rules' table too.
 pub fn render(report: &Report, all_rules: bool) -> String {
     let mut out = String::new();
-    let note = run_note(report.thin, &report.ablated);
+    let note = run_note(report.thin, report.draws, &report.ablated);
     let _ = match &report.ours {
         Scores::Points(p) => writeln!(
             out,
@@ -1061,9 +1110,11 @@ pub struct SpikeReport {
     pub spikes: usize,
     pub positives: usize,
     pub videos: usize,
-    /// Messages fed to the detector (after thinning).
+    /// Messages fed to the detector (after thinning; summed over draws).
     pub messages: usize,
     pub thin: Option<u32>,
+    /// Draws of the thinning the AUCs are the mean of ([`Draws`]): 1, or N.
+    pub draws: u32,
     pub ablated: Vec<&'static str>,
     /// ROC AUC of clipper's score: the highest combined score of a window overlapping
     /// `[start_s, end_s + 5]`.
@@ -1085,7 +1136,7 @@ pub struct SpikeReport {
 pub fn score_spikes(
     spikes: &[Spike],
     config: &DetectorConfig,
-    thin: Option<u32>,
+    thin: Option<Thin>,
 ) -> (Vec<Option<f64>>, Vec<[usize; 3]>, usize) {
     let mut by_video: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, s) in spikes.iter().enumerate() {
@@ -1121,7 +1172,7 @@ pub fn score_spikes(
         let mut kept_times: HashMap<usize, Vec<f64>> = HashMap::new();
         for (i, &(ms, k, text)) in chat.iter().enumerate() {
             let user = format!("m{i}");
-            if thin.is_some_and(|n| !thin_keeps(&user, n)) {
+            if !thin_keeps(thin, &user) {
                 continue;
             }
             fed += 1;
@@ -1151,24 +1202,37 @@ pub fn score_spikes(
     (ours, counts, fed)
 }
 
-/// Score every spike by clipper and by the spike rules; ROC AUC against `binary == 1`.
+/// Score every spike by clipper and by the spike rules; ROC AUC against `binary == 1`. With
+/// [`Draws::All`], each AUC is the mean over the draws of the thinning (an AUC is a ranking
+/// within one chat, so draws are averaged, not pooled).
 pub fn evaluate_spikes(
     spikes: &[Spike],
     config: &DetectorConfig,
-    thin: Option<u32>,
+    thin: Option<Thin>,
+    draws: Draws,
 ) -> SpikeReport {
-    let (ours, counts, fed) = score_spikes(spikes, config, thin);
     let positive: Vec<bool> = spikes.iter().map(|s| s.positive).collect();
-    let clipper: Vec<f64> = ours.iter().map(|s| s.unwrap_or(0.0)).collect();
+    let thins = draws.of(thin);
+    let (mut clipper_aucs, mut rule_aucs) =
+        (Vec::new(), vec![Vec::new(); SPIKE_RULE_WINDOWS.len()]);
+    let (mut fed, mut unscored) = (0, 0);
+    for &thin in &thins {
+        let (ours, counts, n) = score_spikes(spikes, config, thin);
+        fed += n;
+        unscored += ours.iter().filter(|s| s.is_none()).count();
+        let clipper: Vec<f64> = ours.iter().map(|s| s.unwrap_or(0.0)).collect();
+        clipper_aucs.push(roc_auc(&clipper, &positive));
+        for (i, aucs) in rule_aucs.iter_mut().enumerate() {
+            let s: Vec<f64> = counts.iter().map(|c| c[i] as f64).collect();
+            aucs.push(roc_auc(&s, &positive));
+        }
+    }
     let rules: Vec<SpikeRule> = SPIKE_RULE_WINDOWS
         .iter()
-        .enumerate()
-        .map(|(i, &w)| {
-            let s: Vec<f64> = counts.iter().map(|c| c[i] as f64).collect();
-            SpikeRule {
-                window_s: w,
-                auc: roc_auc(&s, &positive),
-            }
+        .zip(&rule_aucs)
+        .map(|(&w, aucs)| SpikeRule {
+            window_s: w,
+            auc: mean_auc(aucs),
         })
         .collect();
     let best_rule = rules.iter().copied().reduce(|best, r| {
@@ -1186,14 +1250,22 @@ pub fn evaluate_spikes(
         positives: positive.iter().filter(|p| **p).count(),
         videos: videos.len(),
         messages: fed,
-        thin,
+        thin: thin.map(|t| t.every),
+        draws: thins.len() as u32,
         ablated: ablated(&config.decision.ablate),
-        clipper_auc: roc_auc(&clipper, &positive),
-        unscored: ours.iter().filter(|s| s.is_none()).count(),
+        clipper_auc: mean_auc(&clipper_aucs),
+        unscored,
         rules,
         best_rule,
         seed_spread: None,
     }
+}
+
+/// Mean of AUCs; none when any is undefined (a draw without both classes).
+fn mean_auc(aucs: &[Option<f64>]) -> Option<f64> {
+    let all: Option<Vec<f64>> = aucs.iter().copied().collect();
+    let all = all.filter(|a| !a.is_empty())?;
+    Some(all.iter().sum::<f64>() / all.len() as f64)
 }
 
 impl SpikeReport {
@@ -1345,7 +1417,7 @@ pub fn render_spikes(r: &SpikeReport) -> String {
         r.videos,
         r.positives,
         r.messages,
-        run_note(r.thin, &r.ablated)
+        run_note(r.thin, r.draws, &r.ablated)
     );
     let _ = writeln!(out, "{:<40} {:>6}", "score", "AUC");
     let _ = writeln!(
@@ -1547,18 +1619,32 @@ mod tests {
         let users: Vec<String> = (0..20_000u64)
             .map(|i| format!("u_{:010x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 24))
             .collect();
+        let keeps = |t: Thin| users.iter().map(|u| t.keeps(u)).collect::<Vec<bool>>();
         for n in [10u32, 30] {
-            let a: Vec<bool> = users.iter().map(|u| thin_keeps(u, n)).collect();
-            let b: Vec<bool> = users.iter().map(|u| thin_keeps(u, n)).collect();
-            assert_eq!(a, b);
+            let a = keeps(Thin::every(n));
+            assert_eq!(a, keeps(Thin::every(n)));
             let share = a.iter().filter(|k| **k).count() as f64 / users.len() as f64;
             let want = 1.0 / f64::from(n);
             assert!((share - want).abs() < 0.25 * want, "1/{n}: kept {share}");
+            // The draws split the chatters: each is kept by exactly one draw.
+            let draws: Vec<Vec<bool>> = Thin::draws(n).map(keeps).collect();
+            assert_eq!(draws.len(), n as usize);
+            assert_eq!(draws[0], a, "draw 0 is what --thin N keeps");
+            for (i, _) in users.iter().enumerate() {
+                assert_eq!(draws.iter().filter(|d| d[i]).count(), 1);
+            }
         }
         // FNV-1a 64 of "a" is 0xaf63dc4c8601ec8c: a fixed function, not a per-run seed.
-        assert_eq!(thin_keeps("a", 2), 0xaf63_dc4c_8601_ec8c_u64 % 2 == 0);
-        assert_eq!(thin_keeps("a", 7), 0xaf63_dc4c_8601_ec8c_u64 % 7 == 0);
-        assert!(users.iter().all(|u| thin_keeps(u, 1)));
+        let h = 0xaf63_dc4c_8601_ec8c_u64;
+        assert_eq!(Thin::every(2).keeps("a"), h % 2 == 0);
+        assert_eq!(Thin::every(7).keeps("a"), h % 7 == 0);
+        assert!(Thin {
+            every: 7,
+            draw: (h % 7) as u32
+        }
+        .keeps("a"));
+        assert!(users.iter().all(|u| Thin::every(1).keeps(u)));
+        assert!(users.iter().all(|u| thin_keeps(None, u)));
     }
 
     #[test]
@@ -1575,10 +1661,15 @@ mod tests {
         std::fs::write(&p, text).unwrap();
         let all = per_second_counts(&p, "c", None).unwrap();
         assert_eq!(all, vec![8; 50]);
-        let kept = users.iter().filter(|u| thin_keeps(u, 3)).count() as u32;
-        let thin = per_second_counts(&p, "c", Some(3)).unwrap();
-        assert_eq!(thin.iter().sum::<u32>(), 50 * kept);
-        assert!(thin.iter().all(|c| *c == kept));
+        let mut total = 0;
+        for t in Thin::draws(3) {
+            let kept = users.iter().filter(|u| t.keeps(u)).count() as u32;
+            let thin = per_second_counts(&p, "c", Some(t)).unwrap();
+            assert_eq!(thin.iter().sum::<u32>(), 50 * kept);
+            assert!(thin.iter().all(|c| *c == kept));
+            total += kept;
+        }
+        assert_eq!(total, 8, "the three draws together are the whole chat");
     }
 
     #[test]
@@ -1700,7 +1791,7 @@ mod tests {
         assert_eq!(s[0].messages[0], (10.5, "a".to_owned()));
         assert!(s[0].positive && !s[1].positive);
         assert_eq!(s[1].video, "2");
-        let r = evaluate_spikes(&s, &DetectorConfig::default(), None);
+        let r = evaluate_spikes(&s, &DetectorConfig::default(), None, Draws::One);
         assert_eq!((r.spikes, r.positives, r.videos, r.messages), (2, 1, 2, 2));
         assert_eq!(r.rules.len(), 3);
         assert_eq!(r.rules[0].auc, Some(1.0), "2 messages beat none");

@@ -70,22 +70,49 @@ pub struct ReplayOptions {
     pub config: DetectorConfig,
     /// Draw a progress bar (on a terminal).
     pub progress: bool,
-    /// Keep only the chat of 1 user in N ([`thin_keeps`]): the same users in every run.
-    pub thin: Option<u32>,
+    /// Keep only the chat of 1 user in N ([`Thin`]): the same users in every run.
+    pub thin: Option<Thin>,
 }
 
-/// Whether thinning to 1 chatter in `n` keeps `user` (a user key or login): FNV-1a (64 bit) of
-/// its bytes is a multiple of `n`. Stable across runs and machines; `n` of 0 or 1 keeps all.
-pub fn thin_keeps(user: &str, n: u32) -> bool {
-    if n <= 1 {
-        return true;
+/// Thinning: keep the chat of 1 chatter in `every`, a small channel simulated from a big one.
+/// Chatters fall into `every` disjoint draws by a stable hash of their user key; `draw` picks
+/// one. Draw 0 is what `--thin N` has always kept; the others let a measure be taken over every
+/// chatter once (`clipper eval --thin-draws`), not over one arbitrary tenth of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thin {
+    pub every: u32,
+    pub draw: u32,
+}
+
+impl Thin {
+    /// Draw 0 of 1 in `every`.
+    pub fn every(every: u32) -> Self {
+        Thin { every, draw: 0 }
     }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in user.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+
+    /// All `every` draws, in order.
+    pub fn draws(every: u32) -> impl Iterator<Item = Thin> {
+        (0..every.max(1)).map(move |draw| Thin { every, draw })
     }
-    h % u64::from(n) == 0
+
+    /// Whether this draw keeps `user` (a user key or login): FNV-1a (64 bit) of its bytes is
+    /// `draw` modulo `every`. Stable across runs and machines; `every` of 0 or 1 keeps all.
+    pub fn keeps(&self, user: &str) -> bool {
+        if self.every <= 1 {
+            return true;
+        }
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in user.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h % u64::from(self.every) == u64::from(self.draw)
+    }
+}
+
+/// Whether `thin` (none: keep all) keeps `user`.
+pub fn thin_keeps(thin: Option<Thin>, user: &str) -> bool {
+    thin.is_none_or(|t| t.keeps(user))
 }
 
 /// Totals of a replay.
@@ -102,6 +129,16 @@ pub struct ReplaySummary {
 }
 
 impl ReplaySummary {
+    /// Fold another replay's totals into these.
+    pub fn add(&mut self, o: &ReplaySummary) {
+        self.files += o.files;
+        self.messages += o.messages;
+        self.malformed += o.malformed;
+        self.windows += o.windows;
+        self.clips += o.clips;
+        self.log_seconds += o.log_seconds;
+        self.elapsed_seconds += o.elapsed_seconds;
+    }
     pub fn clips_per_hour(&self) -> f64 {
         self.clips as f64 / (self.log_seconds / 3600.0).max(1e-9)
     }
@@ -174,10 +211,8 @@ pub fn replay_files(
         for msg in reader.by_ref() {
             first_ms = first_ms.min(msg.time_ms);
             last_ms = last_ms.max(msg.time_ms);
-            if let Some(n) = opts.thin {
-                if !thin_keeps(msg.user_key(), n) {
-                    continue;
-                }
+            if !thin_keeps(opts.thin, msg.user_key()) {
+                continue;
             }
             let det = match detectors.get_mut(&msg.channel) {
                 Some(d) => d,

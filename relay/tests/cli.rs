@@ -461,6 +461,63 @@ fn eval_rules_table_thin_and_ablate() {
     assert_fails_with(&o, &["--thin"]);
 }
 
+/// `--thin-draws` measures every draw of the thinning: the pooled counts are the sums of the
+/// single draws' (`--thin-draw D`), every label is counted once per draw, and a draw outside
+/// 0..N is refused.
+#[test]
+fn eval_thin_draws_pool_the_single_draws() {
+    let json = |extra: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec!["eval".into(), "--json".into()];
+        args.extend(extra.iter().map(Into::into));
+        args.extend(["--labels".into(), demo_labels().into(), demo().into()]);
+        let o = clipper(args);
+        assert_ok(&o);
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap()
+    };
+    let pooled = json(&["--thin", "3", "--thin-draws"]);
+    assert_eq!(pooled["draws"], 3);
+    let single: Vec<Value> = (0..3)
+        .map(|d| json(&["--thin", "3", "--thin-draw", &d.to_string()]))
+        .collect();
+    assert_eq!(single[0], json(&["--thin", "3"]), "draw 0 is the default");
+    let sum = |k: &str, rule: Option<usize>| -> u64 {
+        single
+            .iter()
+            .map(|r| {
+                let s = match rule {
+                    Some(i) => &r["rules"][i]["scores"],
+                    None => &r["ours"],
+                };
+                s[k].as_u64().unwrap()
+            })
+            .sum()
+    };
+    for k in ["caught_at_4", "labels", "contained_at_4"] {
+        assert_eq!(pooled["ours"][k].as_u64().unwrap(), sum(k, None), "{k}");
+        for i in 0..9 {
+            assert_eq!(
+                pooled["rules"][i]["scores"][k].as_u64().unwrap(),
+                sum(k, Some(i)),
+                "rule {i} {k}"
+            );
+        }
+    }
+    let labels = json(&[])["ours"]["labels"].as_u64().unwrap();
+    assert_eq!(pooled["ours"]["labels"].as_u64().unwrap(), 3 * labels);
+
+    let o = clipper([
+        "eval".as_ref(),
+        "--thin".as_ref(),
+        "3".as_ref(),
+        "--thin-draw".as_ref(),
+        "3".as_ref(),
+        "--labels".as_ref(),
+        demo_labels().as_os_str(),
+        demo().as_os_str(),
+    ]);
+    assert_fails_with(&o, &["--thin-draw 3"]);
+}
+
 #[test]
 fn replay_thin_is_stable_and_clips_carry_their_span() {
     let run = |thin: Option<&str>| {

@@ -26,10 +26,13 @@ pub struct EvalArgs {
     /// Write a timeline chart (SVG) per stream here.
     #[arg(long, value_name = "DIR")]
     chart_dir: Option<PathBuf>,
-    /// Keep the chat of 1 chatter in N (a stable hash of the user: the same users every
-    /// run), for the detector and the rules alike.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    thin: Option<u32>,
+    /// Thinning (`--thin N`, `--thin-draw D`), for the detector and the rules alike.
+    #[command(flatten)]
+    thin: super::ThinArgs,
+    /// Measure every draw of `--thin N` (each chatter once) and pool them: recall and
+    /// precision count over all draws, AUCs are averaged; the best rule is the best pooled.
+    #[arg(long, requires = "thin", conflicts_with_all = ["thin_draw", "chart_dir"])]
+    thin_draws: bool,
     /// Leave a part out of the combined score (repeatable).
     #[arg(long, value_name = "PART", value_parser = ["forest", "content", "activity"])]
     ablate: Vec<String>,
@@ -58,12 +61,18 @@ pub fn eval(args: EvalArgs, mut config: DetectorConfig, progress: bool) -> anyho
     for part in &args.ablate {
         eval::ablate(&mut config.decision.ablate, part)?;
     }
+    let thin = args.thin.thin()?;
+    let draws = if args.thin_draws {
+        eval::Draws::All
+    } else {
+        eval::Draws::One
+    };
     if let Some(path) = args.spikes {
         let started = std::time::Instant::now();
         let spikes = eval::load_spikes(&path)?;
-        let mut report = eval::evaluate_spikes(&spikes, &config, args.thin);
+        let mut report = eval::evaluate_spikes(&spikes, &config, thin, draws);
         report.seed_spread = eval::over_seeds(&config, args.seeds, report.measures(), |c| {
-            Ok(eval::evaluate_spikes(&spikes, c, args.thin).measures())
+            Ok(eval::evaluate_spikes(&spikes, c, thin, draws).measures())
         })?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -81,12 +90,17 @@ pub fn eval(args: EvalArgs, mut config: DetectorConfig, progress: bool) -> anyho
         return Ok(());
     }
     let labels = eval::load_labels(&args.labels.context("--labels is required")?)?;
-    let opts = super::replay_options(args.channel, args.models_dir, args.thin, config, progress);
-    let (mut report, _streams, s) =
-        eval::evaluate(&args.files, &labels, &opts, args.chart_dir.as_deref())?;
+    let opts = super::replay_options(args.channel, args.models_dir, thin, config, progress);
+    let (mut report, _streams, s) = eval::evaluate(
+        &args.files,
+        &labels,
+        &opts,
+        draws,
+        args.chart_dir.as_deref(),
+    )?;
     report.seed_spread = eval::over_seeds(&opts.config, args.seeds, report.ours.measures(), |c| {
-        let opts = super::replay_options(opts.channel.clone(), None, args.thin, c.clone(), false);
-        Ok(eval::evaluate_clipper(&args.files, &labels, &opts)?.measures())
+        let opts = super::replay_options(opts.channel.clone(), None, thin, c.clone(), false);
+        Ok(eval::evaluate_clipper(&args.files, &labels, &opts, draws)?.measures())
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 use clipper_models::DetectorConfig;
-use clipper_relay::replay::ReplayOptions;
+use clipper_relay::replay::{ReplayOptions, Thin};
 use std::path::{Path, PathBuf};
 
 #[cfg(feature = "aws")]
@@ -34,12 +34,40 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<DetectorConfig> {
     }
 }
 
+/// Thinning flags of `replay` and `eval`: a small channel simulated from a big one.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct ThinArgs {
+    /// Keep the chat of 1 chatter in N (a stable hash of the user: the same users every run).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub thin: Option<u32>,
+    /// Which of the N disjoint sets of chatters `--thin N` keeps (0 to N − 1; default 0).
+    #[arg(long, value_name = "D", requires = "thin")]
+    pub thin_draw: Option<u32>,
+}
+
+impl ThinArgs {
+    /// The thinning asked for; an error for a draw outside 0..N.
+    pub fn thin(&self) -> anyhow::Result<Option<Thin>> {
+        let Some(every) = self.thin else {
+            return Ok(None);
+        };
+        let draw = self.thin_draw.unwrap_or(0);
+        if draw >= every {
+            anyhow::bail!(
+                "--thin-draw {draw}: --thin {every} has draws 0 to {}",
+                every - 1
+            );
+        }
+        Ok(Some(Thin { every, draw }))
+    }
+}
+
 /// How `replay` and `eval` replay their files: the flags they share, the detection settings and
 /// whether to show progress.
 pub fn replay_options(
     channel: Option<String>,
     models_dir: Option<PathBuf>,
-    thin: Option<u32>,
+    thin: Option<Thin>,
     config: DetectorConfig,
     progress: bool,
 ) -> ReplayOptions {

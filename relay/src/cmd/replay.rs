@@ -21,9 +21,8 @@ pub struct ReplayArgs {
     /// Also print every scored window (features, baseline z-scores, scores) as JSON lines.
     #[arg(long)]
     windows: bool,
-    /// Keep the chat of 1 chatter in N (a stable hash of the user: the same users every run).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    thin: Option<u32>,
+    #[command(flatten)]
+    thin: super::ThinArgs,
     /// Chat files, replayed in the order given (one stream each).
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -75,7 +74,13 @@ impl ReplaySink for PrintClips {
 }
 
 pub fn replay(args: ReplayArgs, config: DetectorConfig, progress: bool) -> anyhow::Result<()> {
-    let opts = super::replay_options(args.channel, args.models_dir, args.thin, config, progress);
+    let opts = super::replay_options(
+        args.channel,
+        args.models_dir,
+        args.thin.thin()?,
+        config,
+        progress,
+    );
     let mut sink = PrintClips {
         json: args.json || args.windows,
         windows: args.windows,
