@@ -834,8 +834,9 @@ pub fn evaluate(
             Labels::Points(_) => "points",
             Labels::Intervals(_) => "intervals",
         },
-        streams: streams.len(),
-        hours: summary.log_seconds / 3600.0,
+        // Per draw: the files and their hours (every draw replays them all).
+        streams: streams.len() / thins.len(),
+        hours: summary.log_seconds / 3600.0 / thins.len() as f64,
         thin: opts.thin.map(|t| t.every),
         draws: thins.len() as u32,
         ablated: ablated(&opts.config.decision.ablate),

@@ -502,8 +502,13 @@ fn eval_thin_draws_pool_the_single_draws() {
             );
         }
     }
-    let labels = json(&[])["ours"]["labels"].as_u64().unwrap();
+    let whole = json(&[]);
+    let labels = whole["ours"]["labels"].as_u64().unwrap();
     assert_eq!(pooled["ours"]["labels"].as_u64().unwrap(), 3 * labels);
+    // The header counts the files and their hours once, not once per draw.
+    assert_eq!(pooled["streams"], whole["streams"]);
+    let hours = |r: &Value| r["hours"].as_f64().unwrap();
+    assert!((hours(&pooled) - hours(&whole)).abs() < 1e-9);
 
     let o = clipper([
         "eval".as_ref(),
