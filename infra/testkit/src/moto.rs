@@ -60,12 +60,41 @@ pub async fn aws(test: &str) -> Option<AwsConfig> {
     Some(connect(&endpoint(test)?).await)
 }
 
-/// `prefix-<hex>`, unique per call.
+/// `prefix-<hex>`, unique per call: the clock (so that runs of one moto_server do not meet)
+/// and a per-process count (so that tests starting on parallel threads in the same clock tick
+/// never share a resource).
 pub fn unique(prefix: &str) -> String {
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    format!("{prefix}-{:x}", n % 0xffff_ffff_ffff)
+    let c = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "{prefix}-{:x}-{:x}{c:x}",
+        n % 0xffff_ffff_ffff,
+        std::process::id()
+    )
+}
+
+/// A CreateTable's result. `ResourceInUseException` counts as created: names come from
+/// [`unique`], so only our own request can have made the table, which happens when the SDK
+/// retries a CreateTable whose first answer was lost (seen once in CI).
+fn created<E: std::fmt::Debug>(
+    r: Result<
+        aws_sdk_dynamodb::operation::create_table::CreateTableOutput,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::create_table::CreateTableError,
+            E,
+        >,
+    >,
+) {
+    match r {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+        Err(e) => panic!("CreateTable: {e:?}"),
+    }
 }
 
 /// A versioned bucket.
@@ -164,21 +193,23 @@ fn key(name: &str, t: KeyType) -> KeySchemaElement {
 
 /// A table with string partition key `pk`.
 pub async fn table(aws: &AwsConfig, name: &str, pk: &str) {
-    aws.dynamodb
+    let r = aws
+        .dynamodb
         .create_table()
         .table_name(name)
         .attribute_definitions(attr(pk, ScalarAttributeType::S))
         .key_schema(key(pk, KeyType::Hash))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
-        .await
-        .expect("CreateTable");
+        .await;
+    created(r);
 }
 
 /// The timeline table (template.yaml `TimelineTable`): partition key `channel`, sort key
 /// `end_ms` (a number).
 pub async fn timeline_table(aws: &AwsConfig, name: &str) {
-    aws.dynamodb
+    let r = aws
+        .dynamodb
         .create_table()
         .table_name(name)
         .attribute_definitions(attr("channel", ScalarAttributeType::S))
@@ -187,14 +218,15 @@ pub async fn timeline_table(aws: &AwsConfig, name: &str) {
         .key_schema(key("end_ms", KeyType::Range))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
-        .await
-        .expect("CreateTable");
+        .await;
+    created(r);
 }
 
 /// The clips table with its `by_channel` index and its stream of new images (the notify
 /// function's input, as in template.yaml).
 pub async fn clips_table(aws: &AwsConfig, name: &str) {
-    aws.dynamodb
+    let r = aws
+        .dynamodb
         .create_table()
         .table_name(name)
         .stream_specification(
@@ -223,8 +255,8 @@ pub async fn clips_table(aws: &AwsConfig, name: &str) {
         )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
-        .await
-        .expect("CreateTable");
+        .await;
+    created(r);
 }
 
 /// Poll the queue at `url` (no long polls) until at least `expected` window batches came and
