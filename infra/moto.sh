@@ -19,7 +19,6 @@ state_dir="${MOTO_STATE_DIR:-$here/../target/clipper-moto}"
 pid_file="$state_dir/moto.pid"
 log_file="$state_dir/moto.log"
 
-
 python_bin() {
     command -v python3 || command -v python || true
 }

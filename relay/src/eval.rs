@@ -807,12 +807,7 @@ pub fn evaluate(
     let thins = draws.of(opts.thin);
     let mut streams = Vec::new();
     let mut summary = replay::ReplaySummary::default();
-    for &thin in &thins {
-        let opts = ReplayOptions {
-            thin,
-            ..opts.clone()
-        };
-        let (mut part, s) = replay_streams(files, &opts, chart_dir.is_some())?;
+    for (thin, mut part, s) in replay_draws(files, opts, &thins, chart_dir.is_some())? {
         for st in &mut part {
             let channel = opts
                 .channel
@@ -870,6 +865,29 @@ fn replay_streams(
     Ok((sink.streams, summary))
 }
 
+/// One thinning's replay: the thinning, its streams and its totals.
+type Draw = (Option<Thin>, Vec<Stream>, replay::ReplaySummary);
+
+/// [`replay_streams`] once per thinning of `thins`.
+fn replay_draws(
+    files: &[PathBuf],
+    opts: &ReplayOptions,
+    thins: &[Option<Thin>],
+    keep_windows: bool,
+) -> Result<Vec<Draw>> {
+    thins
+        .iter()
+        .map(|&thin| {
+            let opts = ReplayOptions {
+                thin,
+                ..opts.clone()
+            };
+            let (streams, summary) = replay_streams(files, &opts, keep_windows)?;
+            Ok((thin, streams, summary))
+        })
+        .collect()
+}
+
 /// Clipper's scores alone (no rules, so the logs are read once): for runs that differ from a
 /// full [`evaluate`] only in the detector's settings.
 pub fn evaluate_clipper(
@@ -878,14 +896,10 @@ pub fn evaluate_clipper(
     opts: &ReplayOptions,
     draws: Draws,
 ) -> Result<Scores> {
-    let mut streams = Vec::new();
-    for thin in draws.of(opts.thin) {
-        let opts = ReplayOptions {
-            thin,
-            ..opts.clone()
-        };
-        streams.extend(replay_streams(files, &opts, false)?.0);
-    }
+    let streams: Vec<Stream> = replay_draws(files, opts, &draws.of(opts.thin), false)?
+        .into_iter()
+        .flat_map(|(_, part, _)| part)
+        .collect();
     Ok(score(&streams, labels, |s| &s.ours))
 }
 

@@ -6,6 +6,8 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
@@ -70,7 +72,7 @@ pub fn unique(prefix: &str) -> String {
         .map_or(0, |d| d.as_nanos());
     let c = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!(
-        "{prefix}-{:x}-{:x}{c:x}",
+        "{prefix}-{:x}-{:x}-{c:x}",
         n % 0xffff_ffff_ffff,
         std::process::id()
     )
@@ -79,21 +81,14 @@ pub fn unique(prefix: &str) -> String {
 /// A CreateTable's result. `ResourceInUseException` counts as created: names come from
 /// [`unique`], so only our own request can have made the table, which happens when the SDK
 /// retries a CreateTable whose first answer was lost (seen once in CI).
-fn created<E: std::fmt::Debug>(
-    r: Result<
-        aws_sdk_dynamodb::operation::create_table::CreateTableOutput,
-        aws_sdk_dynamodb::error::SdkError<
-            aws_sdk_dynamodb::operation::create_table::CreateTableError,
-            E,
-        >,
-    >,
-) {
-    match r {
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
-        Err(e) => panic!("CreateTable: {e:?}"),
+fn created<T, R: std::fmt::Debug>(r: Result<T, SdkError<CreateTableError, R>>) {
+    if let Err(e) = r {
+        if !e
+            .as_service_error()
+            .is_some_and(CreateTableError::is_resource_in_use_exception)
+        {
+            panic!("CreateTable: {e:?}");
+        }
     }
 }
 
