@@ -145,6 +145,7 @@ def replay(clipper, files, config):
                             "warm": e["warm"], "n20": f["rate_20s"] * 20.0,
                             "tokens": [(k["token"], k["chatters"]) for k in f.get("top_tokens", [])],
                             "chatters": f["chatters"], "combined": sc["combined"],
+                            "gated": sc.get("gated", sc["combined"] <= 0),
                             "messages": f["messages"], "channel": f["channel"]})
         elif "at" in o:
             sid = os.path.splitext(os.path.basename(o["source"]))[0]
@@ -201,12 +202,14 @@ REG_C = 0.3           # inverse L2 strength of the logistic regression (--C)
 MONOTONE = False      # --monotone: no negative weight
 DROP = []             # --drop: inputs left out of the fit (weight 0)
 CROSS_FIT = False     # --cross-fit: react evidence for the fit from the other sets' prior
+ELIGIBLE_ONLY = False # --eligible-only: fit on the windows that may trigger (past the gates)
 
 
 def fit(parts):
     X, Y, W = [], [], []
     for windows, ys in parts:
-        rows = [(w["x"], y) for w, y in zip(windows, ys) if y is not None and w["warm"]]
+        rows = [(w["x"], y) for w, y in zip(windows, ys)
+                if y is not None and w["warm"] and (not ELIGIBLE_ONLY or not w["gated"])]
         npos = sum(1 for _, y in rows if y)
         nneg = len(rows) - npos
         if npos == 0 or nneg == 0:
@@ -253,7 +256,7 @@ def simulate(windows, intercept, coef, thr):
     out = defaultdict(list)
     until = {}
     for win in windows:
-        if not win["warm"] or win["n20"] < 4:
+        if not win["warm"] or win["gated"]:
             continue
         p = 1 / (1 + math.exp(-(intercept + float(np.dot(w, win["x"])))))
         if p >= thr and win["t"] >= until.get(win["sid"], -1e18):
@@ -362,10 +365,15 @@ def eval_held(clipper, data, held, thin, cfg):
     return m
 
 
+def weights_json(intercept, coef, thr):
+    """The `decision.weights` object."""
+    return {"intercept": intercept, "features": coef, "threshold": thr}
+
+
 def config(prior, intercept=None, coef=None, thr=None, ablate=None):
     c = {"model": {"evidence": {"prior": prior}}}
     if intercept is not None:
-        c["decision"] = {"weights": {"intercept": intercept, "features": coef, "threshold": thr},
+        c["decision"] = {"weights": weights_json(intercept, coef, thr),
                          "threshold": thr}
         if ablate:
             c["decision"]["ablate"] = {ablate: True}
@@ -402,7 +410,7 @@ def learn(clipper, sets, train, thinned=()):
 
 
 def main():
-    global REG_C, MONOTONE, DROP, CROSS_FIT
+    global REG_C, MONOTONE, DROP, CROSS_FIT, ELIGIBLE_ONLY
     ap = argparse.ArgumentParser()
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
@@ -425,7 +433,10 @@ def main():
     ap.add_argument("--drop", default="", help="comma-separated inputs to leave out (weight 0)")
     ap.add_argument("--cross-fit", action="store_true", help="fit the weights on reaction "
                     "evidence from a prior learned on the other sets only")
+    ap.add_argument("--eligible-only", action="store_true", help="fit on the windows past the "
+                    "evidence gates only (the ones the threshold decides on)")
     args = ap.parse_args()
+    ELIGIBLE_ONLY = args.eligible_only
     CROSS_FIT = args.cross_fit
     REG_C = args.C
     DROP = [k for k in args.drop.split(",") if k]
@@ -457,7 +468,7 @@ def main():
                         m = measures(h["kind"], h["labels"], c, secs, w)
                     print(f"{held:<16} {thin:>4}  {json.dumps(m)}", flush=True)
         prior, intercept, coef, thr = learn(args.clipper, full_sets, SETS, train_thin)
-        print("weights:", json.dumps({"intercept": intercept, "features": coef, "threshold": thr}))
+        print("weights:", json.dumps(weights_json(intercept, coef, thr)))
         print("prior tokens:", len(prior), "top:", list(prior.items())[:25])
         # Forest ablation on all sets with the final weights (forest's input zeroed and refit).
         for name in SETS:
@@ -470,7 +481,7 @@ def main():
         if args.write:
             data_dir = os.path.join(root, "models", "data")
             with open(os.path.join(data_dir, "weights.json"), "w") as f:
-                json.dump({"intercept": intercept, "features": coef, "threshold": thr,
+                json.dump({**weights_json(intercept, coef, thr),
                            "learned_from": SETS, "script": "infra/scripts/learn-weights.py"},
                           f, indent=1, sort_keys=True)
                 f.write("\n")

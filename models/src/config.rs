@@ -141,6 +141,8 @@ impl DecisionConfig {
             (self.target_clips_per_hour, "decision.target_clips_per_hour"),
             (self.floor, "decision.floor"),
             (self.min_messages_20s, "decision.min_messages_20s"),
+            (self.min_messages_5s, "decision.min_messages_5s"),
+            (self.min_rise_z, "decision.min_rise_z"),
             (self.weights.intercept, "decision.weights.intercept"),
             (self.weights.threshold, "decision.weights.threshold"),
         ] {
@@ -163,6 +165,7 @@ impl DecisionConfig {
             1.0e6,
             "decision.min_messages_20s",
         )?;
+        within(self.min_messages_5s, 0.0, 1.0e6, "decision.min_messages_5s")?;
         within(self.prior_windows, 0.0, 1.0e6, "decision.prior_windows")?;
         within(self.clip_delay_ms, 0, 60_000, "decision.clip_delay_ms")?;
         within(self.cooldown_ms, 0, 86_400_000, "decision.cooldown_ms")?;
@@ -233,6 +236,10 @@ mod tests {
             (
                 r#"{"decision":{"target_clips_per_hour":-1}}"#,
                 "decision.target_clips_per_hour",
+            ),
+            (
+                r#"{"decision":{"min_messages_5s":-1}}"#,
+                "decision.min_messages_5s",
             ),
         ] {
             let e = DetectorConfig::from_json(json).unwrap_err().to_string();

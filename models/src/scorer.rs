@@ -142,9 +142,11 @@ impl ChannelScorer {
         scores.threshold = self.model.score_level.threshold(c);
         // Every window, silent ones as 0: the history is then chat time, and "clips per
         // hour" means per hour of the stream, however thin its chat.
+        // Gated windows count as 0: they cannot trigger, so they make no clip.
+        let level = if scores.gated { 0.0 } else { scores.combined };
         self.model
             .score_level
-            .push(scores.combined, w.end_ms.saturating_sub(w.start_ms), c);
+            .push(level, w.end_ms.saturating_sub(w.start_ms), c);
         let trigger = self.decider.on_window(&w, &scores);
         if trigger.is_some() {
             self.triggers += 1;
