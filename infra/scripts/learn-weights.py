@@ -5,6 +5,7 @@
                                            [--write] [--folds] [--thin 1,10,30]
                                            [--C 0.3] [--monotone] [--drop a,b]
                                            [--train-thin 10,30] [--config-out FILE]
+                                           [--fold-measure eval|script] [--eligible-only]
 
 What it does:
   1. Replays every labelled set (kimdoe, dota2, chatinterpreter) through `clipper replay
@@ -27,7 +28,8 @@ What it does:
      `--monotone`: bound every weight at >= 0 (scipy L-BFGS-B on the same penalised loss);
      `--drop a,b`: leave inputs out; `--train-thin 10,30`: fit the weights on the full sets and
      on copies thinned to 1 chatter in N (each copy weighs as much as a full set);
-     `--cross-fit`: fit on reaction evidence from a prior learned on the other sets only.
+     `--cross-fit`: fit on reaction evidence from a prior learned on the other sets only;
+     `--eligible-only`: fit on the windows past the evidence gates only.
   6. `--write`: writes models/data/weights.json and models/data/reaction-prior.json from all
      three sets (rebuild `clipper` afterwards: they are compiled in).
 
@@ -121,14 +123,21 @@ def prepare(data, tmp, thin):
     return sets
 
 
-def replay(clipper, files, config):
-    """Windows and clips of a replay: (windows, clips, seconds per stream)."""
+def run_clipper(clipper, args, config):
+    """`clipper ARGS --config FILE` with `config` written to a temporary FILE; its stdout."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(config, f)
-        cfg = f.name
-    cmd = [clipper, "replay", "--windows", "--json", "--config", cfg] + files
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    os.unlink(cfg)
+        path = f.name
+    try:
+        return subprocess.run([clipper, *args, "--config", path], check=True,
+                              capture_output=True, text=True).stdout
+    finally:
+        os.unlink(path)
+
+
+def replay(clipper, files, config):
+    """Windows and clips of a replay: (windows, clips, seconds per stream)."""
+    out = run_clipper(clipper, ["replay", "--windows", "--json", *files], config)
     windows, clips, seconds = [], [], defaultdict(float)
     for line in out.splitlines():
         o = json.loads(line)
@@ -145,7 +154,7 @@ def replay(clipper, files, config):
                             "warm": e["warm"], "n20": f["rate_20s"] * 20.0,
                             "tokens": [(k["token"], k["chatters"]) for k in f.get("top_tokens", [])],
                             "chatters": f["chatters"], "combined": sc["combined"],
-                            "gated": sc.get("gated", sc["combined"] <= 0),
+                            "gated": sc["gated"],
                             "messages": f["messages"], "channel": f["channel"]})
         elif "at" in o:
             sid = os.path.splitext(os.path.basename(o["source"]))[0]
@@ -337,23 +346,16 @@ def eval_held(clipper, data, held, thin, cfg):
     """Score a held-out set with `clipper eval` itself: the product's measures, pooled over
     every draw of 1 chatter in `thin` (`--thin-draws`), beside the best of the nine simple
     rules of the same run."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(cfg, f)
-        path = f.name
-    cmd = [clipper, "eval", "--json", "--config", path]
+    args = ["eval", "--json"]
     if thin > 1:
-        cmd += ["--thin", str(thin), "--thin-draws"]
+        args += ["--thin", str(thin), "--thin-draws"]
     d = os.path.join(data, held)
     if held == "chatinterpreter":
-        cmd += ["--spikes", os.path.join(d, "labeled_spikes.jsonl")]
+        args += ["--spikes", os.path.join(d, "labeled_spikes.jsonl")]
     else:
-        cmd += ["--labels", os.path.join(d, "labels.csv")]
-        cmd += sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".tsv"))
-    try:
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    finally:
-        os.unlink(path)
-    r = json.loads(out)
+        args += ["--labels", os.path.join(d, "labels.csv")]
+        args += sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".tsv"))
+    r = json.loads(run_clipper(clipper, args, cfg))
     if held == "chatinterpreter":
         return {"auc": round(r["clipper_auc"], 3), "best_rule_auc": round(r["best_rule"]["auc"], 3)}
     key = HEADLINE[held]

@@ -140,9 +140,8 @@ impl ChannelScorer {
             decision::score_with(&w, &assessment, &self.config.decision, &self.weights);
         let c = self.decider.config();
         scores.threshold = self.model.score_level.threshold(c);
-        // Every window, silent ones as 0: the history is then chat time, and "clips per
-        // hour" means per hour of the stream, however thin its chat.
-        // Gated windows count as 0: they cannot trigger, so they make no clip.
+        // Every window, silent and gated ones as 0 (they cannot trigger): the history is then
+        // chat time, and "clips per hour" means per hour of the stream, however thin its chat.
         let level = if scores.gated { 0.0 } else { scores.combined };
         self.model
             .score_level
