@@ -1,7 +1,8 @@
 //! Per-message text analysis: laughter, hype, `?`/`!` spam, caps, elongation, clip mentions and a
 //! normalised fingerprint for copypasta detection. Language-agnostic where possible: Korean
-//! `ㅋㅋ`, Chinese `哈哈`, Japanese `www`/`笑`/`草`, Spanish `jaja`, Portuguese `kkkk`, Thai
-//! `555`, English `lol`/`KEKW`, and so on.
+//! `ㅋㅋ`, Chinese `哈哈`, Japanese `www`/`笑`/`草`, Spanish `jaja`, Portuguese `kkkk`, English
+//! `lol`/`KEKW`, and so on. Runs of digits (`555` is laughter in Thai, crying in Chinese) are
+//! left to each channel's learned reaction tokens.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use rustc_hash::FxHashSet;
@@ -157,8 +158,8 @@ const HYPE_WORDS: &[&str] = &[
 
 const CLIP_WORDS: &[&str] = &["clip", "klip", "클립", "切片", "剪辑", "クリップ"];
 
-/// Laughter (and shock) written as repeated characters, in any script: `ㅋㅋ`, `ㅎㅎ`, `哈哈`,
-/// `呵呵`, `www`, `ｗｗ`, `555`, `2333`; single `笑`, `草`, `😂`, `🤣`. Called as a run of `c`
+/// Laughter written as repeated characters, in any script (`ㅋㅋ`, `ㅎㅎ`, `哈哈`, `呵呵`, `www`,
+/// `ｗｗ`; single `笑`, `草`, `😂`, `🤣`), and shock (`ㄷㄷ`) as hype. Called as a run of `c`
 /// reaches `run`; returns (laugh, hype).
 #[inline]
 fn run_signal(c: char, run: u32) -> (bool, bool) {
