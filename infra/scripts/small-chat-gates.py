@@ -20,7 +20,8 @@ gate on one input of the triggering window (a feature, an evidence input, a scor
      that pass, dota2's precision and kimdoe's caught labels among them. Printed: the gates that
      keep kimdoe at or above its best rule, best dota2 precision first, and the best gates
      regardless of kimdoe.
-  4. A logistic regression and a small gradient-boosted model over all those inputs, 5 folds by
+  4. Each input's ROC AUC, right clips against wrong, on each set.
+  5. A logistic regression and a small gradient-boosted model over all those inputs, 5 folds by
      stream: the ROC AUC with which any combination of them ranks dota2's right clips above
      the wrong ones.
 
@@ -149,7 +150,8 @@ def main():
     best = {n: {b["measure"]: b for b in ev[n]["best"]} for n in ev}
     k_rule = best["kimdoe"]["recall_at_4"]
     d_rule = best["dota2"]["precision_at_4"]
-    k_rule_caught = round(k_rule["best_rule"] * ev["kimdoe"]["ours"]["labels"])
+    k_rule_caught = next(r["scores"]["caught_at_4"] for r in ev["kimdoe"]["rules"]
+                         if r["rule"] == k_rule["rule"])
 
     dl, kl = labels_of(a.data, "dota2"), labels_of(a.data, "kimdoe")
     d, dsec = collect(a.clipper, a.data, "dota2", a.thin, a.config, a.jobs)
@@ -194,16 +196,24 @@ def main():
     print("\ngates by dota2 precision alone:")
     print(r.head(a.top).to_string(index=False))
 
+    # Each input alone: how it ranks the right clips above the wrong ones on each set.
+    k["ok"] = k.caught.map(bool)
+    auc = pd.DataFrame({n: {f: roc_auc_score(df.ok, df[f]) for f in inputs if df[f].nunique() > 1}
+                        for n, df in (("dota2", d), ("kimdoe", k))}).round(3)
+    print("\neach input's ROC AUC, right clips against wrong (kimdoe: caught a label), lowest first:")
+    print(auc.sort_values("dota2").to_string())
+
     # How well could any combination of these inputs tell dota2's right clips from wrong ones?
     X, y, groups = d[inputs].fillna(0.0).to_numpy(), d.ok.to_numpy(), d.sid.to_numpy()
     cv = GroupKFold(5)
-    for model in (make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=5000)),
-                  GradientBoostingClassifier(max_depth=2, random_state=0)):
-        p = cross_val_predict(model, X, y, groups=groups, cv=cv, method="predict_proba")[:, 1]
-        print(f"\n{type(model[-1] if hasattr(model, 'steps') else model).__name__} over all "
-              f"{len(inputs)} inputs, 5 folds by stream: ROC AUC {roc_auc_score(y, p):.3f} "
-              f"(right against wrong dota2 clips)", end="")
     print()
+    for name, model in (
+            ("LogisticRegression",
+             make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=5000))),
+            ("GradientBoostingClassifier", GradientBoostingClassifier(max_depth=2, random_state=0))):
+        p = cross_val_predict(model, X, y, groups=groups, cv=cv, method="predict_proba")[:, 1]
+        print(f"{name} over all {len(inputs)} inputs, 5 folds by stream: ROC AUC "
+              f"{roc_auc_score(y, p):.3f} (right against wrong dota2 clips)")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ pub struct DecisionConfig {
     /// No second clip within this long after a clip's trigger; triggers inside merge into it.
     /// Default 60,000 ms.
     pub cooldown_ms: Millis,
-    /// Fewest messages in the last 20 s for an automatic trigger. Default 2.
+    /// Fewest messages in the last 20 s for an automatic trigger. Default 2, which the 5 s
+    /// gate below implies at its default; it binds when `min_messages_5s` is set lower.
     pub min_messages_20s: f64,
     /// Fewest messages in the triggering window itself (its 5 s) for an automatic trigger.
     /// Default 3: how much evidence a moment needs, whatever the chat's level. A burst in a
