@@ -143,6 +143,7 @@ impl DecisionConfig {
             (self.min_messages_20s, "decision.min_messages_20s"),
             (self.min_messages_5s, "decision.min_messages_5s"),
             (self.min_rise_z, "decision.min_rise_z"),
+            (self.min_chatters_20s, "decision.min_chatters_20s"),
             (self.weights.intercept, "decision.weights.intercept"),
             (self.weights.threshold, "decision.weights.threshold"),
         ] {
@@ -166,6 +167,12 @@ impl DecisionConfig {
             "decision.min_messages_20s",
         )?;
         within(self.min_messages_5s, 0.0, 1.0e6, "decision.min_messages_5s")?;
+        within(
+            self.min_chatters_20s,
+            0.0,
+            1.0e6,
+            "decision.min_chatters_20s",
+        )?;
         within(self.prior_windows, 0.0, 1.0e6, "decision.prior_windows")?;
         within(self.clip_delay_ms, 0, 60_000, "decision.clip_delay_ms")?;
         within(self.cooldown_ms, 0, 86_400_000, "decision.cooldown_ms")?;
@@ -240,6 +247,10 @@ mod tests {
             (
                 r#"{"decision":{"min_messages_5s":-1}}"#,
                 "decision.min_messages_5s",
+            ),
+            (
+                r#"{"decision":{"min_chatters_20s":-1}}"#,
+                "decision.min_chatters_20s",
             ),
         ] {
             let e = DetectorConfig::from_json(json).unwrap_err().to_string();
