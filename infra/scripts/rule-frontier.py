@@ -35,6 +35,8 @@ from multiprocessing import Pool
 
 import numpy as np
 
+from labelled import labels_of  # infra/scripts/labelled.py
+
 COOLDOWN_S = 30
 EVAL_RULES = [(w, z) for w in (5, 10, 20) for z in (2, 3, 4)]
 
@@ -71,19 +73,6 @@ def load(data, name, thin):
         # As eval's per-second counts, a draw's series ends at its own last message.
         ends = [max((ts[-1] for ts in users[dr].values()), default=-1) + 1 for dr in range(thin)]
         out[f[:-4]] = (counts, users, ends, float(last))
-    return out
-
-
-def labels_of(data, name):
-    out = defaultdict(list)
-    with open(os.path.join(data, name, "labels.csv"), encoding="utf-8") as f:
-        next(f)
-        for line in f:
-            p = line.strip().split(",")
-            if len(p) == 3:
-                out[p[0]].append((float(p[1]), float(p[2])))
-            elif len(p) == 2:
-                out[p[0]].append(float(p[1]))
     return out
 
 
@@ -224,12 +213,12 @@ def main():
         print("  " + show(r))
     k_ok = sorted((r for r in res if r["caught"] >= k_bar),
                   key=lambda r: -r["right"] / max(r["kept"], 1))
-    print(f"\nrules at or above kimdoe's bar, best dota2 precision first:")
+    print("\nrules at or above kimdoe's bar, best dota2 precision first:")
     for r in k_ok[:a.top]:
         print("  " + show(r))
     d_ok = sorted((r for r in res if r["right"] / max(r["kept"], 1) >= d_bar and r["kept"] >= 20),
                   key=lambda r: -r["caught"])
-    print(f"\nrules at or above dota2's bar (20 kept clips or more), most kimdoe labels first:")
+    print("\nrules at or above dota2's bar (20 kept clips or more), most kimdoe labels first:")
     for r in d_ok[:a.top]:
         print("  " + show(r))
 

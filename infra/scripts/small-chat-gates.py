@@ -49,23 +49,11 @@ from sklearn.model_selection import GroupKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from labelled import labels_of  # infra/scripts/labelled.py
+
 # Window fields that are not inputs to gate on.
 SKIP = {"end_ms", "start_ms", "channel", "top_emote", "top_phrase", "top_tokens", "viewers",
         "bits", "subs", "raid_viewers", "warm", "gated", "rising", "threshold"}
-
-
-def labels_of(data, name):
-    """dota2: {vod: [(s, e)]}; kimdoe: {vod: [o]}."""
-    out = defaultdict(list)
-    with open(os.path.join(data, name, "labels.csv")) as f:
-        next(f)
-        for line in f:
-            p = line.strip().split(",")
-            if len(p) == 3:
-                out[p[0]].append((float(p[1]), float(p[2])))
-            elif len(p) == 2:
-                out[p[0]].append(float(p[1]))
-    return out
 
 
 def files_of(data, name):
