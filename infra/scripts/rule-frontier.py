@@ -21,7 +21,7 @@ detection is within [o - 10, o + 60]; dota2: a kept detection is right inside [s
 per stream and draw the top-scored max(1, floor(4 x hours)) are kept), checks that its copy of
 eval's nine rules gives eval's numbers (it prints them), and prints the rules that reach kimdoe's
 bar (its best rule's caught labels), best dota2 precision first, and the rules that reach dota2's
-bar, most kimdoe labels first. Thinning: FNV-1a (64 bit) of the user name modulo N, as
+bar on 20 kept clips or more, most kimdoe labels first. Thinning: FNV-1a (64 bit) of the user name modulo N, as
 `clipper --thin`.
 
 Needs numpy. Reads ../shared/data; writes nothing.
