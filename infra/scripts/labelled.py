@@ -1,4 +1,4 @@
-"""What the analysis scripts share about ../shared/data: its labels."""
+"""What the analysis scripts (learn-weights, small-chat-gates, rule-frontier) share: the labels."""
 
 import os
 from collections import defaultdict

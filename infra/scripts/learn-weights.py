@@ -50,6 +50,8 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
+from labelled import labels_of  # infra/scripts/labelled.py
+
 INPUTS = ["act5", "act20", "act60", "chat20", "pois20", "z5", "z20", "react", "conc", "laugh", "hype",
           "question", "clip", "novelty"]
 TARGET_RATE = 4.0      # clips per stream-hour the threshold aims at (README: <= 6 on kimdoe)
@@ -84,16 +86,7 @@ def prepare(data, tmp, thin):
                     if i == 0 or len(parts) < 3 or keep_user(parts[1], thin):
                         fout.write(line)
             paths.append(p)
-        labels = defaultdict(list)
-        with open(os.path.join(src, "labels.csv"), encoding="utf-8") as fl:
-            next(fl)
-            for line in fl:
-                row = line.strip().split(",")
-                if len(row) == 2:
-                    labels[row[0]].append(float(row[1]))
-                elif len(row) == 3:
-                    labels[row[0]].append((float(row[1]), float(row[2])))
-        sets[name] = {"files": paths, "labels": dict(labels),
+        sets[name] = {"files": paths, "labels": dict(labels_of(data, name)),
                       "kind": "points" if name == "kimdoe" else "intervals"}
     # chatinterpreter: spikes only; one stream per video, one channel per streamer.
     spikes = [json.loads(l) for l in open(os.path.join(data, "chatinterpreter",
